@@ -1,0 +1,254 @@
+"""The wire guard: no request leaves awsprobe without its dry-run flag.
+
+:func:`install_guard` registers a ``before-send`` handler on a botocore
+client. ``before-send`` is the last event before bytes reach a socket: the
+request is already serialized and signed. The handler reads the operation
+from the event name, finds the operation's dry-run member in the client's
+own service model, and looks for it where the protocol puts it:
+
+* ``ec2`` / ``query``: the form-encoded body (``DryRun=true``);
+* ``json`` / ``rest-json``: a top-level JSON member of the body, or the
+  querystring/header when the model binds the member there;
+* ``rest-xml``: a direct child element of the XML body's root;
+* ``smithy-rpc-v2-cbor``: a top-level member of the CBOR body.
+
+Anything else -- the flag missing or false, an operation with no dry-run
+member, a body it cannot read -- raises :class:`UnsafeRequestError` and
+nothing is sent. The only exemptions are the identity and decode calls
+awsprobe itself makes, listed once in :data:`EXEMPT_OPERATIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
+
+import botocore.session
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.model import ServiceModel
+from botocore.parsers import RpcV2CBORParser
+
+from awsprobe.catalog import dry_run_member
+from awsprobe.errors import UnsafeRequestError
+
+__all__ = [
+    "EXEMPT_OPERATIONS",
+    "GUARD_MARKER",
+    "check_request",
+    "guarded_client",
+    "install_guard",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The only calls awsprobe sends without a dry-run flag: (botocore service, operation).
+#: Each is side-effect free and exists to learn who the caller is, or to explain a denial.
+EXEMPT_OPERATIONS: Final = frozenset(
+    {
+        ("sts", "GetCallerIdentity"),  # who am I; needs no permission, cannot be denied
+        ("sts", "DecodeAuthorizationMessage"),  # explain a denial; read-only
+    }
+)
+
+#: Attribute set on a client once its guard is installed (so it is installed once).
+GUARD_MARKER: Final = "_awsprobe_guarded"
+
+_QUERY_PROTOCOLS = frozenset({"ec2", "query"})
+_TRUE = "true"
+
+
+def install_guard(client: BaseClient) -> BaseClient:
+    """Register the guard on ``client`` (idempotent) and return the client."""
+    if getattr(client, GUARD_MARKER, False):
+        return client
+    model: ServiceModel = client.meta.service_model
+    service = model.service_name
+
+    def _guard(request: AWSPreparedRequest, event_name: str = "", **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        check_request(model, service, operation, request)
+
+    client.meta.events.register_first("before-send", _guard, unique_id="awsprobe-dry-run-guard")
+    setattr(client, GUARD_MARKER, True)
+    return client
+
+
+def guarded_client(
+    session: Any,
+    service: str,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    config: Config | None = None,
+    verify: bool | str | None = None,
+) -> BaseClient:
+    """Create a botocore client the normal way, with the guard installed.
+
+    ``session`` is a :class:`boto3.Session`, a :class:`botocore.session.Session`
+    or ``None`` (the default credential chain). Clients are built through
+    botocore, so ``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``,
+    profiles and every other botocore setting apply as usual. This is the only
+    way awsprobe creates clients.
+    """
+    core = getattr(session, "_session", session)  # boto3.Session wraps a botocore one
+    if core is None:
+        core = botocore.session.get_session()
+    client = core.create_client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=config,
+        verify=verify,
+    )
+    return install_guard(client)
+
+
+def check_request(
+    model: ServiceModel, service: str, operation: str, request: AWSPreparedRequest
+) -> None:
+    """Raise :class:`UnsafeRequestError` unless ``request`` carries its dry-run flag."""
+    if (service, operation) in EXEMPT_OPERATIONS:
+        return
+    if operation not in model.operation_names:
+        raise UnsafeRequestError(service, operation, "unknown operation")
+    op_model = model.operation_model(operation)
+    member = dry_run_member(op_model)
+    if member is None:
+        raise UnsafeRequestError(service, operation, "the operation has no dry-run member")
+    shape = op_model.input_shape.members[member]
+    location = shape.serialization.get("location")
+    # the protocol botocore actually serialized with (newer botocore picks one of several)
+    protocol = getattr(model, "resolved_protocol", None) or model.protocol
+    if location == "querystring":
+        wire = shape.serialization.get("name", member)
+        found = _query_value(request.url, wire)
+    elif location == "header":
+        wire = shape.serialization.get("name", member)
+        found = _header_value(request.headers, wire)
+    elif protocol in _QUERY_PROTOCOLS:
+        wire = _query_wire_name(protocol, member, shape.serialization)
+        found = _form_value(request.body, wire)
+        if found is None and request.method == "GET":
+            found = _query_value(request.url, wire)
+    elif protocol in ("json", "rest-json"):
+        wire = shape.serialization.get("name", member)
+        found = _json_value(request.body, wire)
+    elif protocol == "rest-xml":
+        wire = shape.serialization.get("name", member)
+        found = _xml_value(request.body, wire)
+    elif protocol == "smithy-rpc-v2-cbor":
+        wire = member
+        found = _cbor_value(request.body, wire)
+    else:
+        raise UnsafeRequestError(
+            service, operation, f"protocol {protocol!r} is not understood by the guard"
+        )
+    if found != _TRUE:
+        state = "missing" if found is None else f"set to {found!r}"
+        raise UnsafeRequestError(service, operation, f"dry-run flag {wire!r} is {state}")
+    logger.debug("guard: %s:%s carries %s=true", service, operation, wire)
+
+
+def _query_wire_name(protocol: str, member: str, serialization: Mapping[str, Any]) -> str:
+    if protocol == "ec2":
+        if "queryName" in serialization:
+            return str(serialization["queryName"])
+        if "name" in serialization:
+            name = str(serialization["name"])
+            return name[0].upper() + name[1:]
+        return member
+    return str(serialization.get("name", member))
+
+
+def _body_text(body: Any) -> str | None:
+    if body is None:
+        return ""
+    if isinstance(body, bytes | bytearray):
+        try:
+            return bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(body, str):
+        return body
+    return None  # a stream: cannot be inspected without consuming it
+
+
+def _single(values: list[str]) -> str:
+    # a repeated flag counts only when every copy says true
+    return _TRUE if all(v.lower() == _TRUE for v in values) else values[-1]
+
+
+def _form_value(body: Any, wire: str) -> str | None:
+    text = _body_text(body)
+    if text is None:
+        return None
+    values = parse_qs(text, keep_blank_values=True).get(wire)
+    return _single(values) if values else None
+
+
+def _query_value(url: str, wire: str) -> str | None:
+    values = parse_qs(urlsplit(url).query, keep_blank_values=True).get(wire)
+    return _single(values) if values else None
+
+
+def _header_value(headers: Mapping[str, str], wire: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == wire.lower():
+            return str(value).strip().lower()
+    return None
+
+
+def _xml_value(body: Any, wire: str) -> str | None:
+    text = _body_text(body)
+    if not text or "<!DOCTYPE" in text or "<!ENTITY" in text:
+        return None
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return None
+    values = [(child.text or "").strip() for child in root if child.tag.rsplit("}", 1)[-1] == wire]
+    return _single(values) if values else None
+
+
+def _cbor_value(body: Any, wire: str) -> str | None:
+    if not isinstance(body, bytes | bytearray) or not body:
+        return None
+    parser = RpcV2CBORParser()
+    try:
+        stream = parser.get_peekable_stream_from_bytes(bytes(body))
+        document = parser.parse_data_item(stream)
+        if stream.read(1):  # trailing bytes: not one well-formed item
+            return None
+    except Exception:  # any decoding failure means we cannot prove the flag is there
+        return None
+    if not isinstance(document, dict) or wire not in document:
+        return None
+    value = document[wire]
+    return _TRUE if value is True else repr(value)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _json_value(body: Any, wire: str) -> str | None:
+    text = _body_text(body)
+    if not text:
+        return None
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except ValueError:  # includes duplicate keys: ambiguous, so unsafe
+        return None
+    if not isinstance(document, dict) or wire not in document:
+        return None
+    value = document[wire]
+    return _TRUE if value is True else json.dumps(value)

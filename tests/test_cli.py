@@ -1,0 +1,93 @@
+"""The command line: catalog output, --version, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from awsprobe import __version__
+from awsprobe.cli import main
+
+
+def test_version_flag_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """awsprobe --version prints 'awsprobe X.Y.Z'."""
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"awsprobe {__version__}"
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    """python -m awsprobe works whether or not the console script is on PATH."""
+    done = subprocess.run(
+        [sys.executable, "-m", "awsprobe", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"awsprobe {__version__}"
+
+
+def test_catalog_json_lists_every_probed_ec2_operation(capsys: pytest.CaptureFixture[str]) -> None:
+    """catalog --output json: an array with the documented keys, flag included in params."""
+    assert main(["catalog", "--services", "ec2", "--output", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) > 700
+    for row in rows:
+        assert {
+            "action",
+            "service",
+            "operation",
+            "access_level",
+            "probe",
+            "reason",
+            "params",
+        } <= set(row)
+        assert row["probe"] is True
+        assert row["reason"] is None
+        assert row["params"]["DryRun"] is True
+    assert "ec2:RunInstances" in {r["action"] for r in rows}
+
+
+def test_catalog_all_includes_unprobed_entries_with_reasons(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--all adds the entries awsprobe never sends, each with its reason."""
+    assert main(["catalog", "--all", "--output", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    unprobed = [r for r in rows if not r["probe"]]
+    assert unprobed
+    assert all(r["reason"] for r in unprobed)
+
+
+def test_catalog_table_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    """The default output is a table with a count line."""
+    assert main(["catalog", "--services", "kms"]) == 0
+    out = capsys.readouterr().out
+    assert "kms:Decrypt" in out
+    assert "probed" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["catalog", "--services", "ec3"], "did you mean ec2"),
+        (["catalog", "--actions", "ec2:DescribeInstancez"], "close matches"),
+        (["catalog", "--access-level", "admin"], "choose from"),
+        (["catalog", "--output", "yaml"], "invalid choice"),
+        (["nosuchcommand"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad input: a one-line message naming the problem and the fix, exit 2, no traceback."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err

@@ -1,0 +1,372 @@
+"""The wire guard: nothing without its dry-run flag ever reaches the network.
+
+Every test here uses a ``before-send`` stub registered after the guard: if the
+guard lets a request through, the stub sees it; if the guard refuses, the stub
+must never be reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.client import BaseClient
+from botocore.config import Config
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from awsprobe.catalog import CatalogEntry, load_catalog
+from awsprobe.errors import UnsafeRequestError
+from awsprobe.guard import EXEMPT_OPERATIONS, check_request, guarded_client
+from tests.conftest import fake_response
+
+ALL_ENTRIES = list(load_catalog(include_unprobed=True))
+PROBED = [e for e in ALL_ENTRIES if e.probe]
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+class Wire:
+    """Records what reached the (fake) socket and answers with a canned response."""
+
+    def __init__(self) -> None:
+        self.sent: list[AWSPreparedRequest] = []
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        self.sent.append(request)
+        return fake_response(request)
+
+
+_CLIENTS: dict[str, tuple[BaseClient, Wire]] = {}
+
+
+def _client(service: str) -> tuple[BaseClient, Wire]:
+    """One guarded client per service, talking to a stub instead of a socket."""
+    if service not in _CLIENTS:
+        session = botocore.session.get_session()
+        client = guarded_client(
+            session,
+            service,
+            region="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            config=NO_RETRIES,
+        )
+        wire = Wire()
+        client.meta.events.register("before-send", wire)
+        _CLIENTS[service] = (client, wire)
+    return _CLIENTS[service]
+
+
+def _send(entry: CatalogEntry, params: dict[str, Any]) -> Wire:
+    client, wire = _client(entry.service)
+    wire.sent.clear()
+    try:
+        getattr(client, entry.method)(**params)
+    except UnsafeRequestError:
+        raise
+    except Exception:  # the stub's canned answer may not parse for every protocol
+        pass
+    return wire
+
+
+def test_every_probed_entry_serialized_by_botocore_passes_the_guard() -> None:
+    """The whole catalog, every protocol: each probe as built carries its flag on the wire."""
+    for entry in ALL_ENTRIES:
+        wire = _send(entry, entry.probe_params())
+        assert len(wire.sent) == 1, entry.action
+
+
+def _flag_variants(entry: CatalogEntry) -> list[tuple[str, dict[str, Any]]]:
+    stripped = entry.probe_params()
+    del stripped[entry.dry_run_member]
+    false = entry.probe_params()
+    false[entry.dry_run_member] = False
+    return [("stripped", stripped), ("false", false)]
+
+
+@pytest.mark.parametrize("protocol", sorted({e.protocol for e in ALL_ENTRIES}))
+def test_stripped_or_false_flag_is_refused_for_every_protocol(protocol: str) -> None:
+    """For each protocol, every entry without the flag (or with it false) is refused unsent."""
+    for entry in (e for e in ALL_ENTRIES if e.protocol == protocol):
+        for label, params in _flag_variants(entry):
+            with pytest.raises(UnsafeRequestError):
+                _send(entry, params)
+            assert _client(entry.service)[1].sent == [], (entry.action, label)
+
+
+_EXTRA_VALUES = st.one_of(
+    st.text(max_size=20),
+    st.integers(),
+    st.booleans(),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entry=st.sampled_from(ALL_ENTRIES),
+    extra=st.dictionaries(st.sampled_from(["DryRun", "dryRun", "dry_run", "Extra"]), _EXTRA_VALUES),
+    keep_flag=st.booleans(),
+)
+def test_random_entries_with_random_extras_never_send_without_the_flag(
+    entry: CatalogEntry, extra: dict[str, Any], keep_flag: bool
+) -> None:
+    """Whatever extra parameters are mixed in, a request reaches the wire only with flag=true."""
+    params = entry.probe_params()
+    params.update(copy.deepcopy(extra))
+    if not keep_flag:
+        params.pop(entry.dry_run_member, None)
+    client, wire = _client(entry.service)
+    wire.sent.clear()
+    with contextlib.suppress(Exception):
+        getattr(client, entry.method)(**params)
+    for request in wire.sent:
+        # the recorded request must itself satisfy the guard's reading of the wire
+        check_request(client.meta.service_model, entry.service, entry.operation, request)
+    if params.get(entry.dry_run_member) is not True:
+        assert wire.sent == []
+
+
+def test_an_operation_without_a_dry_run_member_is_refused() -> None:
+    """ModifyVpcAttribute has no DryRun: even a hand-built request is refused."""
+    client = guarded_client(
+        botocore.session.get_session(),
+        "ec2",
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=NO_RETRIES,
+    )
+    wire = Wire()
+    client.meta.events.register("before-send", wire)
+    with pytest.raises(UnsafeRequestError, match="no dry-run member"):
+        client.modify_vpc_attribute(VpcId="vpc-00000000000000000", EnableDnsSupport={"Value": True})
+    assert wire.sent == []
+
+
+def test_only_the_listed_identity_calls_are_exempt() -> None:
+    """sts:GetCallerIdentity passes the guard without a flag; the exemption list is tiny."""
+    assert EXEMPT_OPERATIONS == {
+        ("sts", "GetCallerIdentity"),
+        ("sts", "DecodeAuthorizationMessage"),
+    }
+    client = guarded_client(
+        botocore.session.get_session(),
+        "sts",
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=NO_RETRIES,
+    )
+    wire = Wire()
+    client.meta.events.register("before-send", wire)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the canned body is not an STS answer
+        client.get_caller_identity()
+    assert len(wire.sent) == 1
+    with pytest.raises(UnsafeRequestError):
+        client.get_session_token()  # mints credentials: never sent
+    assert len(wire.sent) == 1
+
+
+def _tamper(client: BaseClient, mutate: Callable[[AWSPreparedRequest], None]) -> None:
+    """Change the serialized request after botocore built it, before the guard sees it."""
+
+    def handler(request: Any, **_: Any) -> None:
+        mutate(request)
+
+    client.meta.events.register("before-sign", handler)
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "params", "mutate"),
+    [
+        (
+            "ec2",
+            "describe_instances",
+            {"DryRun": True},
+            lambda r: setattr(r, "data", {k: v for k, v in r.data.items() if k != "DryRun"}),
+        ),
+        (
+            "ec2",
+            "describe_instances",
+            {"DryRun": True},
+            lambda r: r.data.update({"DryRun": "false"}),
+        ),
+        (
+            "kms",
+            "encrypt",
+            {"KeyId": "k", "Plaintext": b"x", "DryRun": True},
+            lambda r: setattr(r, "data", r.data.replace(b'"DryRun": true', b'"DryRun": false')),
+        ),
+        (
+            "kms",
+            "encrypt",
+            {"KeyId": "k", "Plaintext": b"x", "DryRun": True},
+            lambda r: setattr(r, "data", r.data.rstrip(b"}") + b', "DryRun": false}'),
+        ),
+    ],
+)
+def test_guard_reads_the_serialized_request_not_the_parameters(
+    service: str, method: str, params: dict[str, Any], mutate: Callable[[Any], None]
+) -> None:
+    """A flag removed, falsified or duplicated after serialization is still caught."""
+    client = guarded_client(
+        botocore.session.get_session(),
+        service,
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=NO_RETRIES,
+    )
+    wire = Wire()
+    client.meta.events.register("before-send", wire)
+    _tamper(client, mutate)
+    with pytest.raises(UnsafeRequestError):
+        getattr(client, method)(**params)
+    assert wire.sent == []
+
+
+def _prepared(method: str, url: str, body: Any) -> AWSPreparedRequest:
+    return AWSPreparedRequest(method, url, {}, body, stream_output=False)
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "request_", "safe"),
+    [
+        (
+            "ec2",
+            "DescribeInstances",
+            _prepared("POST", "https://x/", b"Action=D&DryRun=true"),
+            True,
+        ),
+        (
+            "ec2",
+            "DescribeInstances",
+            _prepared("POST", "https://x/", b"Action=D&DryRun=TRUE"),
+            True,
+        ),
+        ("ec2", "DescribeInstances", _prepared("POST", "https://x/", b"Action=D&DryRun=1"), False),
+        (
+            "ec2",
+            "DescribeInstances",
+            _prepared("POST", "https://x/", b"Action=D&dryRun=true"),
+            False,
+        ),
+        (
+            "ec2",
+            "DescribeInstances",
+            _prepared("POST", "https://x/", b"DryRun=true&DryRun=false"),
+            False,
+        ),
+        ("ec2", "DescribeInstances", _prepared("GET", "https://x/?DryRun=true", b""), True),
+        ("ec2", "DescribeInstances", _prepared("POST", "https://x/", b"\xff\xfe"), False),
+        ("kms", "Encrypt", _prepared("POST", "https://x/", json.dumps({"DryRun": True})), True),
+        ("kms", "Encrypt", _prepared("POST", "https://x/", json.dumps({"DryRun": "true"})), False),
+        (
+            "kms",
+            "Encrypt",
+            _prepared("POST", "https://x/", b'{"DryRun":true,"DryRun":true}'),
+            False,
+        ),
+        ("kms", "Encrypt", _prepared("POST", "https://x/", b"[true]"), False),
+        ("kms", "Encrypt", _prepared("POST", "https://x/", b""), False),
+    ],
+)
+def test_guard_reading_of_raw_wire_forms(
+    service: str, operation: str, request_: AWSPreparedRequest, safe: bool
+) -> None:
+    """Table of raw request bodies: only an unambiguous true flag is accepted."""
+    model = botocore.session.get_session().get_service_model(service)
+    if safe:
+        check_request(model, service, operation, request_)
+    else:
+        with pytest.raises(UnsafeRequestError):
+            check_request(model, service, operation, request_)
+
+
+def test_streaming_body_is_refused() -> None:
+    """A body the guard cannot read without consuming it is never sent."""
+    import io
+
+    model = botocore.session.get_session().get_service_model("kms")
+    stream = _prepared("POST", "https://x/", io.BytesIO(b'{"DryRun": true}'))
+    with pytest.raises(UnsafeRequestError):
+        check_request(model, "kms", "Encrypt", stream)
+
+
+def _rest_json_model(location: str) -> Any:
+    """A minimal rest-json service whose dry-run flag is bound to the querystring or a header."""
+    from botocore.model import ServiceModel
+
+    return ServiceModel(
+        {
+            "metadata": {"protocol": "rest-json", "endpointPrefix": "x", "serviceId": "X"},
+            "operations": {
+                "Go": {
+                    "name": "Go",
+                    "http": {"method": "POST", "requestUri": "/go"},
+                    "input": {"shape": "GoInput"},
+                }
+            },
+            "shapes": {
+                "GoInput": {
+                    "type": "structure",
+                    "members": {
+                        "dryRun": {
+                            "shape": "Flag",
+                            "location": location,
+                            "locationName": "dry_run" if location == "querystring" else "X-Dry-Run",
+                        }
+                    },
+                },
+                "Flag": {"type": "boolean"},
+            },
+        },
+        "x",
+    )
+
+
+def test_querystring_flag_for_rest_json_services() -> None:
+    """A flag bound to the querystring (tnb's dry_run) is read there, not from the body."""
+    model = _rest_json_model("querystring")
+    check_request(model, "x", "Go", _prepared("POST", "https://x/go?dry_run=true", b"{}"))
+    for url, body in [
+        ("https://x/go?dry_run=false", b"{}"),
+        ("https://x/go", b'{"dry_run": true}'),
+        ("https://x/go?dry_run=true&dry_run=false", b"{}"),
+    ]:
+        with pytest.raises(UnsafeRequestError):
+            check_request(model, "x", "Go", _prepared("POST", url, body))
+
+
+def test_header_flag_is_read_from_the_headers() -> None:
+    """A flag bound to a header is read from the headers."""
+    model = _rest_json_model("header")
+    ok = AWSPreparedRequest("POST", "https://x/go", {"X-Dry-Run": "true"}, b"{}", False)
+    check_request(model, "x", "Go", ok)
+    bad = AWSPreparedRequest("POST", "https://x/go", {"X-Dry-Run": "false"}, b"{}", False)
+    with pytest.raises(UnsafeRequestError):
+        check_request(model, "x", "Go", bad)
+
+
+def test_guard_is_installed_once_and_first() -> None:
+    """Installing twice does not double-register; the guard runs before any user handler."""
+    session = botocore.session.get_session()
+    client = guarded_client(session, "ec2", region="us-east-1", endpoint_url="http://127.0.0.1:9")
+    from awsprobe.guard import install_guard
+
+    assert install_guard(client) is client
+    order: list[str] = []
+    client.meta.events.register("before-send", lambda **_: order.append("user"))
+    with pytest.raises(UnsafeRequestError):
+        client.describe_instances()
+    assert order == []
+
+
+def test_refusal_message_says_nothing_was_sent() -> None:
+    """The error names the operation and that nothing reached the network."""
+    err = UnsafeRequestError("ec2", "RunInstances", "dry-run flag 'DryRun' is missing")
+    assert "ec2:RunInstances" in str(err)
+    assert "nothing was sent" in str(err)
