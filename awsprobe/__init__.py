@@ -9,6 +9,7 @@ import logging
 
 from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
+from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.errors import (
     AwsprobeError,
     CredentialsError,
@@ -20,6 +21,9 @@ from awsprobe.errors import (
     UsageError,
 )
 from awsprobe.guard import guarded_client, install_guard
+from awsprobe.matrix import Identity, Matrix, ProbeResult
+from awsprobe.runner import ProbeInterrupted, can, probe
+from awsprobe.sandbox import Sandbox
 from awsprobe.tables import AccessLevel
 
 __all__ = [
@@ -28,16 +32,25 @@ __all__ = [
     "Catalog",
     "CatalogEntry",
     "CredentialsError",
+    "ErrorKind",
+    "Identity",
+    "Matrix",
     "NoMatchError",
+    "Outcome",
+    "ProbeInterrupted",
+    "ProbeResult",
+    "Sandbox",
     "SandboxError",
     "SchemaError",
     "UnknownServiceError",
     "UnsafeRequestError",
     "UsageError",
     "__version__",
+    "can",
     "guarded_client",
     "install_guard",
     "load_catalog",
+    "probe",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,5 +1,10 @@
 """The ``awsprobe`` command line: a thin layer over the library.
 
+Every subcommand takes the common options after its name (``--output``,
+``--debug``, ``--color/--no-color``, and where AWS is called ``--profile``,
+``--region``, ``--endpoint-url``, ``--no-verify-ssl``, ``--sandbox``,
+``--policy``), as the AWS CLI accepts its global options.
+
 Exit codes: 0 success; 1 drift or an unmet expectation; 2 bad input;
 3 no usable credentials; 130 interrupted.
 """
@@ -7,19 +12,38 @@ Exit codes: 0 success; 1 drift or an unmet expectation; 2 bad input;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from tabulate import tabulate
 
 from awsprobe._version import __version__
-from awsprobe.catalog import load_catalog
-from awsprobe.errors import AwsprobeError, CredentialsError, UsageError
+from awsprobe.catalog import Catalog, load_catalog
+from awsprobe.classify import Outcome
+from awsprobe.compare import Drift, diff
+from awsprobe.errors import AwsprobeError, CredentialsError, SchemaError, UsageError
+from awsprobe.matrix import Matrix
+from awsprobe.report import FORMATS, render
+from awsprobe.runner import DEFAULT_WORKERS, ProbeInterrupted, probe
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CREDENTIALS", "EXIT_INTERRUPTED", "main", "main_entry"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_CREDENTIALS",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "main",
+    "main_entry",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -29,15 +53,20 @@ EXIT_INTERRUPTED = 130
 
 _EPILOG = """\
 exit codes: 0 success; 1 drift or unmet expectation; 2 bad input;
-3 no usable credentials; 130 interrupted.
+3 no usable credentials (none found, expired, invalid); 130 interrupted.
 """
+
+_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit code 2, raised instead of exiting."""
+    """argparse with one-line errors (exit code 2), raised instead of exiting."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+# -- option groups -----------------------------------------------------------------
 
 
 def _common(parser: argparse.ArgumentParser, outputs: Sequence[str]) -> None:
@@ -46,47 +75,398 @@ def _common(parser: argparse.ArgumentParser, outputs: Sequence[str]) -> None:
         "--output",
         choices=outputs,
         default=outputs[0],
-        help=f"output format (default: {outputs[0]})",
+        help=f"output format: {', '.join(outputs)} (default: {outputs[0]})",
     )
-    group.add_argument("--debug", action="store_true", help="log details and show tracebacks")
+    group.add_argument(
+        "--debug", action="store_true", help="log details (secrets redacted) and show tracebacks"
+    )
+    group.add_argument(
+        "--color",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="colour the table (default: when stdout is a terminal and NO_COLOR is unset)",
+    )
+
+
+def _aws(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS options (as the AWS CLI's)")
+    group.add_argument("--profile", help="use this named profile from the AWS config files")
+    group.add_argument("--region", help="the default region")
+    group.add_argument("--endpoint-url", help="send every request to this URL")
+    group.add_argument(
+        "--no-verify-ssl", action="store_true", help="do not verify TLS certificates (warns)"
+    )
+    group.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use a local sandbox AWS on 127.0.0.1 instead of AWS (no account needed)",
+    )
+    group.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="with --sandbox: the IAM policy (JSON) of the sandbox identity",
+    )
+
+
+def _select(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("what to probe")
+    group.add_argument("--services", help="comma-separated botocore service names (ec2,kms)")
+    group.add_argument(
+        "--actions",
+        action="append",
+        metavar="GLOB",
+        help="IAM action glob such as 'ec2:Describe*' (repeatable, case-insensitive)",
+    )
+    group.add_argument(
+        "--access-level",
+        help="comma-separated: list, read, write, tagging, permissions-management",
+    )
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("how to probe")
+    group.add_argument(
+        "--regions",
+        metavar="LIST|all",
+        help="comma-separated regions, or 'all' for the account's enabled regions "
+        "(default: --region, else the profile's region, else us-east-1)",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"concurrent probes (default: {DEFAULT_WORKERS})",
+    )
+
+
+def _sub(
+    sub: Any, name: str, summary: str, description: str, examples: Sequence[str]
+) -> argparse.ArgumentParser:
+    lines = "\n".join(f"  {e}" for e in examples)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"example{'s' if len(examples) > 1 else ''}:\n{lines}\n\n{_EPILOG}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="awsprobe",
         description="Tell an AWS identity exactly what it may do, without doing any of it.",
-        epilog=_EPILOG,
+        epilog="Run 'awsprobe COMMAND --help' for a command's options.\n\n" + _EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"awsprobe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    catalog = sub.add_parser(
-        "catalog",
-        help="list the operations awsprobe can probe",
-        description="List the operations that botocore models with a dry-run flag, with "
-        "the IAM action each needs and the parameters a probe sends.",
-        epilog="example:\n  awsprobe catalog --services ec2 --actions 'ec2:Describe*' "
-        "--output json\n\n" + _EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    matrix = _sub(
+        sub,
+        "matrix",
+        "probe and print the permission matrix (the main job)",
+        "Send every selected operation as a dry run and print what the identity may do: "
+        "allowed, denied, inconclusive, error or dry run ignored. Nothing is ever sent "
+        "without its dry-run flag.",
+        [
+            "awsprobe matrix --sandbox",
+            "awsprobe matrix --actions 'ec2:Describe*' --regions eu-west-1,us-east-1",
+            "awsprobe matrix --profile ci-role --save ci-role.json --baseline approved.json",
+            "awsprobe matrix --layout grid --output html > matrix.html",
+        ],
     )
-    catalog.add_argument("--services", help="comma-separated botocore service names (ec2,kms)")
-    catalog.add_argument(
-        "--actions",
+    _select(matrix)
+    _run_options(matrix)
+    out = matrix.add_argument_group("output")
+    out.add_argument(
+        "--layout",
+        choices=("list", "grid"),
+        default="list",
+        help="list: one row per action; grid: resources x verbs (default: list)",
+    )
+    out.add_argument(
+        "--only",
         action="append",
-        metavar="GLOB",
-        help="IAM action glob such as 'ec2:Describe*' (repeatable, case-insensitive)",
+        metavar="OUTCOME",
+        help="show only these outcomes: allowed, denied, inconclusive, error, dry_run_ignored "
+        "(repeatable or comma-separated)",
     )
-    catalog.add_argument(
-        "--access-level",
-        help="comma-separated access levels: list, read, write, tagging, permissions-management",
+    out.add_argument(
+        "--save", metavar="PATH", help="also write the matrix as JSON (even when interrupted)"
     )
+    out.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="compare with a saved matrix; exit 1 and print what changed on drift",
+    )
+    _aws(matrix)
+    _common(matrix, FORMATS)
+    matrix.set_defaults(handler=_cmd_matrix)
+
+    catalog = _sub(
+        sub,
+        "catalog",
+        "list the operations awsprobe can probe",
+        "List the operations that botocore models with a dry-run flag, with the IAM action "
+        "each needs and the parameters a probe sends.",
+        ["awsprobe catalog --services ec2 --actions 'ec2:Describe*' --output json"],
+    )
+    _select(catalog)
     catalog.add_argument(
         "--all", action="store_true", help="include operations awsprobe does not probe"
     )
-    _common(catalog, ("table", "json"))
+    _common(catalog, FORMATS)
     catalog.set_defaults(handler=_cmd_catalog)
+
+    diff_cmd = _sub(
+        sub,
+        "diff",
+        "compare two saved matrices",
+        "Show what became allowed, what became denied and what changed otherwise between "
+        "two matrices saved with --save. Exit 1 when they differ.",
+        ["awsprobe diff monday.json tuesday.json"],
+    )
+    diff_cmd.add_argument("old", metavar="OLD.json")
+    diff_cmd.add_argument("new", metavar="NEW.json")
+    _common(diff_cmd, ("table", "json"))
+    diff_cmd.set_defaults(handler=_cmd_diff)
+
+    check = _sub(
+        sub,
+        "check",
+        "probe and assert expectations from a TOML file",
+        "Probe the actions an expectations file names and assert them: allow = [...] and "
+        "deny = [...] (globs allowed), optional regions = [...] and [region.NAME] tables, "
+        "strict = false to let inconclusive/error results pass. Exit 1 when any is unmet.",
+        ["awsprobe check ci-role.toml --profile ci-role", "awsprobe check demo.toml --sandbox"],
+    )
+    check.add_argument("expectations", metavar="EXPECT.toml")
+    _run_options(check)
+    check.add_argument("--save", metavar="PATH", help="also write the probed matrix as JSON")
+    _aws(check)
+    _common(check, ("table", "json"))
+    check.set_defaults(handler=_cmd_check)
+
+    decode = _sub(
+        sub,
+        "decode",
+        "explain an encoded authorization failure message",
+        "Call sts:DecodeAuthorizationMessage on a message (or the text after 'Encoded "
+        "authorization failure message:') and print it readably; '-' reads stdin.",
+        ["awsprobe decode 7V0bnS1X...", "pbpaste | awsprobe decode - --output json"],
+    )
+    decode.add_argument("message", metavar="MESSAGE", help="the encoded message, or - for stdin")
+    _aws(decode)
+    _common(decode, ("table", "json"))
+    decode.set_defaults(handler=_cmd_decode)
     return parser
+
+
+# -- shared plumbing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    session: Any
+    endpoint_url: str | None
+    verify: bool | None
+    region: str | None
+
+
+def _warn(message: str) -> None:
+    print(f"awsprobe: warning: {message}", file=sys.stderr)
+
+
+def _session(args: argparse.Namespace) -> Any:
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.Session(profile_name=args.profile, region_name=args.region)
+    except ProfileNotFound:
+        raise UsageError(
+            f"profile {args.profile!r} is not in your AWS config files; "
+            f"create it with 'aws configure --profile {args.profile}' or pick another"
+        ) from None
+
+
+@contextlib.contextmanager
+def _target(args: argparse.Namespace) -> Iterator[_Target]:
+    """The session and endpoint to talk to: real AWS, or a sandbox started for this run."""
+    if args.policy and not args.sandbox:
+        raise UsageError("--policy only applies to the sandbox: add --sandbox")
+    if args.sandbox:
+        if args.profile or args.endpoint_url:
+            raise UsageError("--sandbox brings its own identity and endpoint: drop --profile")
+        from awsprobe.errors import SandboxError
+        from awsprobe.sandbox import Sandbox, load_policy
+
+        try:
+            policy = load_policy(args.policy) if args.policy else None
+        except SandboxError as exc:  # a bad policy file is bad input
+            raise UsageError(str(exc)) from exc
+        with Sandbox(policy, region=args.region or "us-east-1") as sandbox:
+            yield _Target(sandbox.session(), sandbox.endpoint_url, None, sandbox.region)
+        return
+    verify: bool | None = None
+    if args.no_verify_ssl:
+        verify = False
+        _warn("TLS certificate verification is off (--no-verify-ssl)")
+    if args.endpoint_url:
+        parts = urlsplit(args.endpoint_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(
+                f"--endpoint-url {args.endpoint_url!r} is not a URL; use http(s)://host[:port]"
+            )
+        if parts.scheme == "http" and not (parts.hostname or "").startswith(_LOOPBACK):
+            _warn(f"{args.endpoint_url} is plain http: signed requests are sent in the clear")
+    yield _Target(_session(args), args.endpoint_url, verify, args.region)
+
+
+def _check_save_path(path: str | None, flag: str = "--save") -> None:
+    """Fail before probing when a result file cannot be written, so no probing is wasted."""
+    if path is None:
+        return
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory; give a file name")
+    if not directory.is_dir():
+        raise UsageError(f"{flag} {path}: folder {directory} does not exist; create it first")
+    if not os.access(directory, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"{flag} {path}: not writable; choose another path")
+
+
+def _outcomes(values: Sequence[str] | None) -> list[Outcome] | None:
+    if not values:
+        return None
+    chosen: list[Outcome] = []
+    for raw in values:
+        for part in raw.split(","):
+            name = part.strip().lower().replace("-", "_")
+            if not name:
+                continue
+            try:
+                chosen.append(Outcome(name))
+            except ValueError:
+                valid = ", ".join(o.value for o in Outcome)
+                raise UsageError(f"--only {part!r}: choose from {valid}") from None
+    return chosen or None
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and the run is long."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = bool(getattr(stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        if not self.shown and time.monotonic() - self.started < 1.0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} probes")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+def _use_color(args: argparse.Namespace, out: TextIO) -> bool:
+    if args.color is not None:
+        return bool(args.color)
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _unicode(out: TextIO) -> bool:
+    return (getattr(out, "encoding", "") or "").lower().replace("-", "").startswith("utf")
+
+
+def _probe(
+    args: argparse.Namespace, target: _Target, catalog: Catalog, regions: Any
+) -> tuple[Matrix, bool]:
+    """Run the probe with a progress bar; (matrix, interrupted)."""
+    progress = _Progress(sys.stderr)
+    try:
+        result = probe(
+            catalog=catalog,
+            regions=regions,
+            session=target.session,
+            workers=args.workers,
+            endpoint_url=target.endpoint_url,
+            verify=target.verify,
+            progress=progress,
+        )
+    except ProbeInterrupted as interrupted:
+        progress.close()
+        return interrupted.matrix, True
+    progress.close()
+    return result, False
+
+
+def _report_warnings(matrix: Matrix) -> None:
+    for warning in matrix.warnings:
+        _warn(warning)
+    ignored = matrix.summary[Outcome.DRY_RUN_IGNORED.value]
+    if ignored:
+        print(
+            f"awsprobe: WARNING: {ignored} probes were answered as if they ran: the service "
+            "ignored the dry-run flag and may have performed the call (see above)",
+            file=sys.stderr,
+        )
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    only = _outcomes(args.only)
+    _check_save_path(args.save)
+    baseline = Matrix.load(args.baseline) if args.baseline else None
+    catalog = load_catalog(args.services, args.actions, args.access_level)
+    with _target(args) as target:
+        matrix, interrupted = _probe(args, target, catalog, args.regions)
+    if args.save:
+        matrix.save(args.save)
+    _report_warnings(matrix)
+    out.write(
+        render(
+            matrix,
+            args.output,
+            layout=args.layout,
+            only=only,
+            unicode=_unicode(out),
+            color=_use_color(args, out),
+        )
+    )
+    if interrupted:
+        saved = f"; partial results saved to {args.save}" if args.save else ""
+        print(f"awsprobe: interrupted{saved}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if baseline is not None:
+        drift = diff(baseline, matrix)
+        if drift.differs:
+            print(f"awsprobe: drift from baseline {args.baseline}:", file=sys.stderr)
+            for line in drift.lines():
+                print(f"  {line}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK
 
 
 def _cmd_catalog(args: argparse.Namespace, out: TextIO) -> int:
@@ -100,14 +480,128 @@ def _cmd_catalog(args: argparse.Namespace, out: TextIO) -> int:
         json.dump([e.to_json() for e in entries], out, indent=2)
         out.write("\n")
         return EXIT_OK
+    headers = ("action", "access level", "probed", "reason")
     rows = [
         (e.action, e.access_level.value, "yes" if e.probe else "no", e.reason or "")
         for e in entries
     ]
-    out.write(tabulate(rows, headers=("action", "access level", "probed", "reason")) + "\n")
+    if args.output == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("action", "service", "operation", "access_level", "probe", "reason"))
+        for e in entries:
+            writer.writerow(
+                (e.action, e.service, e.operation, e.access_level.value, e.probe, e.reason or "")
+            )
+        return EXIT_OK
+    if args.output == "html":
+        out.write(tabulate(rows, headers=headers, tablefmt="html") + "\n")
+        return EXIT_OK
+    fmt = "github" if args.output == "markdown" else "simple"
+    out.write(tabulate(rows, headers=headers, tablefmt=fmt) + "\n")
     probed = sum(1 for e in entries if e.probe)
     out.write(f"\n{len(entries)} operations, {probed} probed\n")
     return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    old = Matrix.load(args.old)
+    new = Matrix.load(args.new)
+    drift: Drift = diff(old, new)
+    if args.output == "json":
+        out.write(json.dumps({"differs": drift.differs, **drift.to_json()}, indent=2) + "\n")
+    else:
+        out.write("\n".join(drift.lines()) + "\n")
+    return EXIT_FAILED if drift.differs else EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from awsprobe.expect import Expectations, check_matrix
+    from awsprobe.runner import resolve_regions
+
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    _check_save_path(args.save)
+    expectations = Expectations.load(args.expectations)
+    with _target(args) as target:
+        default = resolve_regions(args.regions, target.session, endpoint_url=target.endpoint_url)
+        pairs = expectations.expand(default)
+        regions = expectations.regions_needed(default)
+        catalog = Catalog(dict.fromkeys(entry for _, entry, _ in pairs))
+        matrix, interrupted = _probe(args, target, catalog, list(regions))
+    if args.save:
+        matrix.save(args.save)
+    _report_warnings(matrix)
+    if interrupted:
+        print("awsprobe: interrupted before every expectation was probed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    report = check_matrix(expectations, matrix, pairs)
+    if args.output == "json":
+        data = {
+            "ok": report.ok,
+            "checked": report.checked,
+            "identity": matrix.identity.to_json(),
+            "unmet": [_unmet_json(u) for u in report.unmet],
+            "skipped": [_unmet_json(u) for u in report.skipped],
+        }
+        out.write(json.dumps(data, indent=2) + "\n")
+    else:
+        for unmet in report.unmet:
+            out.write(f"UNMET  {unmet.line}\n")
+        for skipped in report.skipped:
+            out.write(f"SKIP   {skipped.line} (strict = false)\n")
+        verdict = "all met" if report.ok else f"{len(report.unmet)} unmet"
+        out.write(f"{report.checked} expectations checked for {matrix.identity.arn}: {verdict}\n")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _unmet_json(unmet: Any) -> dict[str, Any]:
+    return {
+        "action": unmet.result.action,
+        "region": unmet.result.region,
+        "expected": unmet.expectation.expected.value,
+        "pattern": unmet.expectation.pattern,
+        "outcome": unmet.result.outcome.value,
+        "code": unmet.result.code,
+    }
+
+
+def _cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
+    from awsprobe.decode import decode_authorization_message
+
+    message = sys.stdin.read() if args.message == "-" else args.message
+    with _target(args) as target:
+        explanation, raw = decode_authorization_message(
+            message.strip(),
+            target.session,
+            region=target.region,
+            endpoint_url=target.endpoint_url,
+        )
+    if args.output == "json":
+        try:
+            out.write(json.dumps(json.loads(raw), indent=2) + "\n")
+        except ValueError:
+            out.write(raw + "\n")
+        return EXIT_OK
+    verdict = (
+        "explicit deny" if explanation.explicit_deny else "implicit deny (no policy allows it)"
+    )
+    lines = [
+        f"verdict:    {verdict}",
+        f"action:     {explanation.denied_action or '(not stated)'}",
+        f"resource:   {explanation.resource or '(not stated)'}",
+        f"principal:  {explanation.principal or '(not stated)'}",
+    ]
+    for sid, effect in explanation.matched_statements:
+        lines.append(f"statement:  {sid or '(no Sid)'} ({(effect or '?').lower()})")
+    for key, values in explanation.conditions:
+        lines.append(f"condition:  {key} = {', '.join(values)}")
+    out.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+# -- entry points ----------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,20 +624,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CredentialsError as exc:
         _report(exc, debug)
         return EXIT_CREDENTIALS
-    except UsageError as exc:
+    except (UsageError, SchemaError) as exc:
         _report(exc, debug)
         return EXIT_BAD_INPUT
     except AwsprobeError as exc:
         _report(exc, debug)
         return EXIT_FAILED
     except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
         return EXIT_OK
 
 
 def _report(exc: BaseException, debug: bool) -> None:
     if debug:
         logging.getLogger("awsprobe").exception("awsprobe failed")
-    print(f"awsprobe: {exc}", file=sys.stderr)
+    message = " ".join(str(exc).split())
+    print(f"awsprobe: {message}", file=sys.stderr)
 
 
 def main_entry() -> None:

@@ -48,11 +48,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The only calls awsprobe sends without a dry-run flag: (botocore service, operation).
-#: Each is side-effect free and exists to learn who the caller is, or to explain a denial.
+#: Each changes nothing in the account: it learns who the caller is, explains a denial,
+#: or (the two credential calls) mints temporary credentials for the caller's own use.
 EXEMPT_OPERATIONS: Final = frozenset(
     {
         ("sts", "GetCallerIdentity"),  # who am I; needs no permission, cannot be denied
         ("sts", "DecodeAuthorizationMessage"),  # explain a denial; read-only
+        ("ec2", "DescribeRegions"),  # list the account's enabled regions; read-only
+        # Credential calls (awsprobe.identity): they mint temporary credentials for the
+        # user's own identity and change nothing in the account. Made only when the user
+        # explicitly asks, with --mfa-serial/--mfa-code or --assume-role; never by a probe.
+        ("sts", "GetSessionToken"),  # MFA session for the caller (identity.mfa_session)
+        ("sts", "AssumeRole"),  # probe as a role (identity.assume_role_session)
     }
 )
 

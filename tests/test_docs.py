@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import awsprobe
 from awsprobe.cli import _build_parser
 
@@ -45,3 +47,22 @@ def test_every_cli_command_is_in_the_readme_with_help_and_an_example() -> None:
         assert f"``{name}``" in README, name
         text = subparser.format_help()
         assert "example" in text, name
+
+
+def _python_blocks() -> list[str]:
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", README)
+    return [re.sub(r"^    ", "", b, flags=re.M) for b in blocks]
+
+
+def test_readme_python_examples_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every Python example in the README runs as written (against the sandbox)."""
+    monkeypatch.chdir(tmp_path)
+    blocks = _python_blocks()
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.rst", "exec"), {})
+    out = capsys.readouterr().out
+    assert "Outcome.ALLOWED" in out or "allowed" in out
+    assert (tmp_path / "matrix.json").exists()

@@ -1,0 +1,336 @@
+"""The permission matrix: probe results as a table of facts.
+
+A :class:`ProbeResult` per (action, region, identity); a :class:`Matrix`
+holding them with who was asked, where, when, and with which versions.
+Matrices serialize to a versioned JSON schema (:data:`SCHEMA`) and load back
+with a loader that rejects unknown or corrupt files with a clear message.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+import botocore
+
+from awsprobe._version import __version__
+from awsprobe.classify import ErrorKind, Outcome
+from awsprobe.errors import NoMatchError, SchemaError
+
+__all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult"]
+
+#: The schema id written into every saved matrix; bump the number on incompatible change.
+SCHEMA: Final = "awsprobe.matrix/1"
+
+_RESULT_KEYS: Final = (
+    "action",
+    "service",
+    "operation",
+    "region",
+    "outcome",
+    "code",
+    "http_status",
+    "message",
+    "attempts",
+    "elapsed_ms",
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who was probed: the caller identity and where its credentials came from."""
+
+    arn: str
+    account: str
+    user_id: str
+    credential_source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "account": self.account,
+            "user_id": self.user_id,
+            "credential_source": self.credential_source,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Identity:
+        return cls(
+            arn=_str(raw, "arn"),
+            account=_str(raw, "account"),
+            user_id=_str(raw, "user_id"),
+            credential_source=_opt_str(raw, "credential_source"),
+        )
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one dry run found out."""
+
+    action: str
+    service: str
+    operation: str
+    region: str
+    outcome: Outcome
+    code: str | None
+    http_status: int | None
+    message: str | None
+    attempts: int
+    elapsed_ms: float
+    reason: str = ""
+    error_kind: ErrorKind | None = None
+    identity: str = ""
+    access_level: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "service": self.service,
+            "operation": self.operation,
+            "region": self.region,
+            "identity": self.identity,
+            "outcome": self.outcome.value,
+            "code": self.code,
+            "http_status": self.http_status,
+            "message": self.message,
+            "attempts": self.attempts,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "reason": self.reason,
+            "error_kind": self.error_kind.value if self.error_kind else None,
+            "access_level": self.access_level,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ProbeResult:
+        missing = [key for key in _RESULT_KEYS if key not in raw]
+        if missing:
+            raise SchemaError(f"a result lacks {', '.join(missing)}")
+        try:
+            outcome = Outcome(raw["outcome"])
+        except ValueError:
+            valid = ", ".join(o.value for o in Outcome)
+            raise SchemaError(f"unknown outcome {raw['outcome']!r} (expected {valid})") from None
+        kind_raw = raw.get("error_kind")
+        try:
+            kind = ErrorKind(kind_raw) if kind_raw else None
+        except ValueError:
+            raise SchemaError(f"unknown error_kind {kind_raw!r}") from None
+        status = raw["http_status"]
+        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+            raise SchemaError(f"http_status must be an integer or null, not {status!r}")
+        attempts = raw["attempts"]
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+            raise SchemaError(f"attempts must be a non-negative integer, not {attempts!r}")
+        elapsed = raw["elapsed_ms"]
+        if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
+            raise SchemaError(f"elapsed_ms must be a number, not {elapsed!r}")
+        return cls(
+            action=_str(raw, "action"),
+            service=_str(raw, "service"),
+            operation=_str(raw, "operation"),
+            region=_str(raw, "region"),
+            outcome=outcome,
+            code=_opt_str(raw, "code"),
+            http_status=status,
+            message=_opt_str(raw, "message"),
+            attempts=attempts,
+            elapsed_ms=float(elapsed),
+            reason=_opt_str(raw, "reason") or "",
+            error_kind=kind,
+            identity=_opt_str(raw, "identity") or "",
+            access_level=_opt_str(raw, "access_level") or "",
+        )
+
+
+def _str(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str):
+        raise SchemaError(f"{key!r} must be a string, not {value!r}")
+    return value
+
+
+def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise SchemaError(f"{key!r} must be a string or null, not {value!r}")
+    return value
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Probe results for one run: actions x regions (x identities)."""
+
+    identity: Identity
+    regions: tuple[str, ...]
+    results: tuple[ProbeResult, ...]
+    started_at: _dt.datetime = field(default_factory=_now)
+    finished_at: _dt.datetime | None = None
+    complete: bool = True
+    warnings: tuple[str, ...] = ()
+    awsprobe_version: str = __version__
+    botocore_version: str = botocore.__version__
+
+    def __iter__(self) -> Iterator[ProbeResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome, every outcome present (zero when absent)."""
+        counts = Counter(r.outcome for r in self.results)
+        return {o.value: counts.get(o, 0) for o in Outcome}
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The probed actions in first-seen order."""
+        return tuple(dict.fromkeys(r.action for r in self.results))
+
+    def get(self, action: str, region: str | None = None) -> ProbeResult:
+        """The result for ``action`` (case-insensitive) in ``region`` (default: the first)."""
+        wanted = action.lower()
+        where = region or (self.regions[0] if self.regions else None)
+        for result in self.results:
+            if result.action.lower() == wanted and (where is None or result.region == where):
+                return result
+        raise NoMatchError(
+            f"the matrix has no result for {action} in {where}; "
+            f"it covers {len(self.actions)} actions in {', '.join(self.regions) or 'no region'}"
+        )
+
+    def outcome(self, action: str, region: str | None = None) -> Outcome:
+        """Shorthand for ``get(action, region).outcome``."""
+        return self.get(action, region).outcome
+
+    def select(self, outcomes: Iterable[Outcome | str]) -> tuple[ProbeResult, ...]:
+        """The results whose outcome is one of ``outcomes``."""
+        wanted = {Outcome(o) for o in outcomes}
+        return tuple(r for r in self.results if r.outcome in wanted)
+
+    def with_results(self, results: Iterable[ProbeResult], **changes: Any) -> Matrix:
+        """A copy with other results (and any other field changed)."""
+        return replace(self, results=tuple(results), **changes)
+
+    # -- JSON ----------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON form (see README: schema, identity, regions, results, summary)."""
+        return {
+            "schema": SCHEMA,
+            "identity": self.identity.to_json(),
+            "regions": list(self.regions),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "complete": self.complete,
+            "awsprobe_version": self.awsprobe_version,
+            "botocore_version": self.botocore_version,
+            "warnings": list(self.warnings),
+            "summary": self.summary,
+            "results": [r.to_json() for r in self.results],
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2) + "\n"
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the JSON atomically (a temporary file renamed over ``path``)."""
+        target = Path(path)
+        directory = target.parent if str(target.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.dumps())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Matrix:
+        """Rebuild a matrix from its JSON form; :class:`SchemaError` when it is not one."""
+        if not isinstance(raw, dict):
+            raise SchemaError("not an awsprobe matrix: the top level is not a JSON object")
+        schema = raw.get("schema")
+        if schema != SCHEMA:
+            if isinstance(schema, str) and schema.startswith("awsprobe.matrix/"):
+                raise SchemaError(
+                    f"matrix schema {schema!r} is not supported by awsprobe {__version__} "
+                    f"(expected {SCHEMA!r}); upgrade awsprobe or re-run the probe"
+                )
+            raise SchemaError(f"not an awsprobe matrix (schema {schema!r}, expected {SCHEMA!r})")
+        identity = raw.get("identity")
+        if not isinstance(identity, dict):
+            raise SchemaError("'identity' must be an object")
+        regions = raw.get("regions")
+        if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+            raise SchemaError("'regions' must be a list of region names")
+        results = raw.get("results")
+        if not isinstance(results, list):
+            raise SchemaError("'results' must be a list")
+        parsed = []
+        for number, item in enumerate(results, 1):
+            if not isinstance(item, dict):
+                raise SchemaError(f"result {number} is not an object")
+            try:
+                parsed.append(ProbeResult.from_json(item))
+            except SchemaError as exc:
+                raise SchemaError(f"result {number}: {exc}") from None
+        warnings = raw.get("warnings", [])
+        if not isinstance(warnings, list):
+            raise SchemaError("'warnings' must be a list")
+        return cls(
+            identity=Identity.from_json(identity),
+            regions=tuple(regions),
+            results=tuple(parsed),
+            started_at=_time(raw.get("started_at")) or _now(),
+            finished_at=_time(raw.get("finished_at")),
+            complete=bool(raw.get("complete", True)),
+            warnings=tuple(str(w) for w in warnings),
+            awsprobe_version=str(raw.get("awsprobe_version", "")),
+            botocore_version=str(raw.get("botocore_version", "")),
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> Matrix:
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise SchemaError(f"not valid JSON ({exc})") from None
+        return cls.from_json(raw)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Matrix:
+        """Read a saved matrix; the error names the file and the problem."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SchemaError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{path}: cannot read it ({exc})") from None
+        try:
+            return cls.loads(text)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc}") from None
+
+
+def _time(value: Any) -> _dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SchemaError(f"timestamps must be ISO 8601 strings, not {value!r}")
+    try:
+        return _dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SchemaError(f"bad timestamp {value!r}") from None

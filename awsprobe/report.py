@@ -1,0 +1,430 @@
+"""Report renderers: one row generator, many formats.
+
+:func:`rows` turns a :class:`~awsprobe.matrix.Matrix` into :class:`Row`
+values once -- one per action, one cell per region, grouped by service and
+access level -- and every renderer reads them.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from tabulate import tabulate
+
+from awsprobe.classify import Outcome
+from awsprobe.matrix import Matrix, ProbeResult
+
+__all__ = [
+    "FORMATS",
+    "GRID_VERBS",
+    "LEGEND",
+    "SYMBOLS",
+    "GridRow",
+    "Row",
+    "grid_rows",
+    "render",
+    "render_csv",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_table",
+    "rows",
+    "summary_line",
+]
+
+#: One symbol per outcome (and an ASCII fallback for terminals that cannot show it).
+SYMBOLS: Final[dict[Outcome, tuple[str, str]]] = {
+    Outcome.ALLOWED: ("✔", "Y"),
+    Outcome.DENIED: ("✘", "n"),
+    Outcome.INCONCLUSIVE: ("?", "?"),
+    Outcome.ERROR: ("!", "!"),
+    Outcome.DRY_RUN_IGNORED: ("‼", "X"),
+}
+
+LEGEND: Final[dict[Outcome, str]] = {
+    Outcome.ALLOWED: "allowed",
+    Outcome.DENIED: "denied",
+    Outcome.INCONCLUSIVE: "inconclusive (answered, no verdict)",
+    Outcome.ERROR: "error (no usable answer)",
+    Outcome.DRY_RUN_IGNORED: "dry run ignored (the call ran)",
+}
+
+_COLORS: Final[dict[Outcome, str]] = {
+    Outcome.ALLOWED: "\033[32m",
+    Outcome.DENIED: "\033[31m",
+    Outcome.INCONCLUSIVE: "\033[33m",
+    Outcome.ERROR: "\033[35m",
+    Outcome.DRY_RUN_IGNORED: "\033[1;41m",
+}
+_RESET: Final = "\033[0m"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One action's results across the matrix's regions."""
+
+    service: str
+    access_level: str
+    action: str
+    cells: tuple[ProbeResult | None, ...]  # one per region, in the matrix's order
+
+
+def rows(matrix: Matrix) -> Iterator[Row]:
+    """The matrix as rows, ordered by service, access level, then action."""
+    by_action: dict[str, dict[str, ProbeResult]] = {}
+    for result in matrix.results:
+        by_action.setdefault(result.action, {})[result.region] = result
+    ordered = sorted(
+        by_action.items(),
+        key=lambda item: (
+            next(iter(item[1].values())).service,
+            next(iter(item[1].values())).access_level,
+            item[0],
+        ),
+    )
+    for action, cells in ordered:
+        first = next(iter(cells.values()))
+        yield Row(
+            service=first.service,
+            access_level=first.access_level,
+            action=action,
+            cells=tuple(cells.get(region) for region in matrix.regions),
+        )
+
+
+def _symbol(outcome: Outcome, *, unicode: bool, color: bool) -> str:
+    text = SYMBOLS[outcome][0 if unicode else 1]
+    return f"{_COLORS[outcome]}{text}{_RESET}" if color else text
+
+
+def summary_line(matrix: Matrix) -> str:
+    """``786 probes: 120 allowed, 600 denied, ...`` (every outcome, zeros included)."""
+    counts = ", ".join(f"{n} {name}" for name, n in matrix.summary.items())
+    state = "" if matrix.complete else " (INCOMPLETE: interrupted)"
+    return f"{len(matrix.results)} probes: {counts}{state}"
+
+
+def render_table(
+    matrix: Matrix,
+    *,
+    unicode: bool = True,
+    color: bool = False,
+    tablefmt: str = "simple",
+    only: Sequence[Outcome] | None = None,
+) -> str:
+    """The ``list`` layout: one row per action, one column per region, with a legend."""
+    wanted = set(only) if only else None
+    table: list[list[str]] = []
+    for row in rows(matrix):
+        if wanted is not None and not any(c is not None and c.outcome in wanted for c in row.cells):
+            continue
+        cells = [
+            _symbol(c.outcome, unicode=unicode, color=color) if c is not None else ""
+            for c in row.cells
+        ]
+        codes = sorted(
+            {
+                c.code
+                for c in row.cells
+                if c is not None and c.code and c.outcome is not Outcome.ALLOWED
+            }
+        )
+        table.append([row.service, row.access_level, row.action, *cells, ", ".join(codes)])
+    headers = ["service", "access", "action", *matrix.regions, "code"]
+    lines = [f"identity: {matrix.identity.arn}"]
+    if table:
+        lines += ["", tabulate(table, headers=headers, tablefmt=tablefmt)]
+    else:
+        lines += ["", "(no results to show)"]
+    legend = "   ".join(
+        f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()
+    )
+    lines += ["", f"legend: {legend}", summary_line(matrix)]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
+    """The documented JSON form: schema, identity, regions, results, summary."""
+    data = matrix.to_json()
+    if only:
+        wanted = {o.value for o in only}
+        data["results"] = [r for r in data["results"] if r["outcome"] in wanted]
+    return json.dumps(data, indent=2) + "\n"
+
+
+# -- the grid layout ---------------------------------------------------------------
+
+#: Grid columns: a verb and the operation verbs it gathers, in display order.
+GRID_VERBS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
+    ("Describe", frozenset({"Describe", "List", "Search"})),
+    ("Get", frozenset({"Get", "Export"})),
+    ("Create", frozenset({"Create", "Run", "Allocate", "Import", "Copy", "Request", "Purchase"})),
+    ("Modify", frozenset({"Modify", "Update", "Replace", "Reset", "Put", "Restore"})),
+    ("Delete", frozenset({"Delete", "Terminate", "Release", "Deregister", "Cancel", "Revoke"})),
+    ("Attach", frozenset({"Attach", "Associate", "Assign", "Register", "Accept", "Authorize"})),
+    ("Detach", frozenset({"Detach", "Disassociate", "Unassign", "Reject", "Withdraw"})),
+    ("Enable", frozenset({"Enable", "Start", "Provision", "Advertise"})),
+    ("Disable", frozenset({"Disable", "Stop", "Deprovision"})),
+)
+_OTHER: Final = "Other"
+_WORD: Final = re.compile(r"[A-Z][a-z0-9]*|[A-Z]+(?![a-z])")
+_MIXED: Final = ("◐", "~")
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One resource noun: a cell per grid verb, each the outcomes of its operations."""
+
+    service: str
+    noun: str
+    cells: tuple[tuple[ProbeResult, ...], ...]  # one tuple per column of :func:`grid_columns`
+
+
+def _singular(noun: str) -> str:
+    if noun.endswith("ies") and len(noun) > 4:
+        return noun[:-3] + "y"
+    if noun.endswith(("sses", "xes", "ches", "shes")):
+        return noun[:-2]
+    if noun.endswith("s") and not noun.endswith(("ss", "us", "is")):
+        return noun[:-1]
+    return noun
+
+
+def split_operation(operation: str) -> tuple[str, str]:
+    """``DescribeInstances`` -> (``Describe``, ``Instance``)."""
+    words = _WORD.findall(operation)
+    if len(words) < 2:
+        return operation, operation
+    return words[0], _singular("".join(words[1:]))
+
+
+def grid_columns() -> list[str]:
+    return [name for name, _ in GRID_VERBS] + [_OTHER]
+
+
+def _column(verb: str) -> str:
+    for name, verbs in GRID_VERBS:
+        if verb in verbs:
+            return name
+    return _OTHER
+
+
+def grid_rows(matrix: Matrix) -> Iterator[GridRow]:
+    """Resource nouns x verbs, derived from the operation names."""
+    columns = grid_columns()
+    table: dict[tuple[str, str], dict[str, list[ProbeResult]]] = {}
+    for result in matrix.results:
+        verb, noun = split_operation(result.operation)
+        cells = table.setdefault((result.service, noun), {})
+        cells.setdefault(_column(verb), []).append(result)
+    for (service, noun), cells in sorted(table.items()):
+        yield GridRow(service, noun, tuple(tuple(cells.get(c, ())) for c in columns))
+
+
+def _cell(results: Sequence[ProbeResult], *, unicode: bool, color: bool) -> str:
+    outcomes = {r.outcome for r in results}
+    if not outcomes:
+        return ""
+    if len(outcomes) == 1:
+        return _symbol(outcomes.pop(), unicode=unicode, color=color)
+    return _MIXED[0 if unicode else 1]
+
+
+def render_grid(
+    matrix: Matrix, *, unicode: bool = True, color: bool = False, tablefmt: str = "simple"
+) -> str:
+    """The ``grid`` layout: resource nouns down, verbs across, one symbol per cell."""
+    columns = grid_columns()
+    table = [
+        [row.service, row.noun, *(_cell(c, unicode=unicode, color=color) for c in row.cells)]
+        for row in grid_rows(matrix)
+    ]
+    used = [i for i in range(len(columns)) if any(r[i + 2] for r in table)]
+    headers = ["service", "resource", *(columns[i] for i in used)]
+    body = [[r[0], r[1], *(r[i + 2] for i in used)] for r in table]
+    legend = "   ".join(
+        f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()
+    )
+    mixed = f"   {_MIXED[0 if unicode else 1]} mixed (see --layout list)"
+    lines = [
+        f"identity: {matrix.identity.arn}   regions: {', '.join(matrix.regions)}",
+        "",
+        tabulate(body, headers=headers, tablefmt=tablefmt) if body else "(no results to show)",
+        "",
+        f"legend: {legend}{mixed}",
+        summary_line(matrix),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- CSV, Markdown, HTML ------------------------------------------------------------
+
+CSV_COLUMNS: Final = (
+    "identity",
+    "action",
+    "service",
+    "operation",
+    "access_level",
+    "region",
+    "outcome",
+    "code",
+    "http_status",
+    "attempts",
+    "elapsed_ms",
+    "message",
+)
+
+
+def render_csv(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
+    """One line per result, with a header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    wanted = set(only) if only else None
+    for row in rows(matrix):
+        for cell in row.cells:
+            if cell is None or (wanted is not None and cell.outcome not in wanted):
+                continue
+            data = cell.to_json()
+            writer.writerow([data.get(column, "") for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def render_markdown(
+    matrix: Matrix, *, layout: str = "list", only: Sequence[Outcome] | None = None
+) -> str:
+    """GitHub-flavoured Markdown tables (tabulate's ``github`` format)."""
+    if layout == "grid":
+        return render_grid(matrix, tablefmt="github")
+    return render_table(matrix, tablefmt="github", only=only)
+
+
+_HTML_COLORS: Final[dict[Outcome, str]] = {
+    Outcome.ALLOWED: "#1a7f37",
+    Outcome.DENIED: "#cf222e",
+    Outcome.INCONCLUSIVE: "#9a6700",
+    Outcome.ERROR: "#8250df",
+    Outcome.DRY_RUN_IGNORED: "#ffffff;background:#cf222e",
+}
+
+
+def _html_cell(results: Sequence[ProbeResult]) -> str:
+    outcomes = {r.outcome for r in results}
+    if not outcomes:
+        return "<td></td>"
+    if len(outcomes) == 1:
+        outcome = outcomes.pop()
+        title = html.escape(", ".join(f"{r.operation}: {r.outcome.value}" for r in results))
+        return f'<td class="{outcome.value}" title="{title}">{SYMBOLS[outcome][0]}</td>'
+    title = html.escape(", ".join(f"{r.operation}: {r.outcome.value}" for r in results))
+    return f'<td class="mixed" title="{title}">{_MIXED[0]}</td>'
+
+
+def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
+    """One self-contained page (no external assets): header, grid, then list."""
+    e = html.escape
+    style = "".join(f"td.{o.value}{{color:{c};text-align:center}}" for o, c in _HTML_COLORS.items())
+    counts = "".join(
+        f'<li><span class="{e(name)}">{SYMBOLS[Outcome(name)][0]}</span> {n} {e(name)}</li>'
+        for name, n in matrix.summary.items()
+    )
+    columns = grid_columns()
+    grid_head = "".join(f"<th>{e(c)}</th>" for c in columns)
+    grid_body = "".join(
+        f"<tr><th>{e(row.service)}</th><th>{e(row.noun)}</th>"
+        + "".join(_html_cell(c) for c in row.cells)
+        + "</tr>"
+        for row in grid_rows(matrix)
+    )
+    wanted = set(only) if only else None
+    list_head = "".join(f"<th>{e(r)}</th>" for r in matrix.regions)
+    list_body = ""
+    for row in rows(matrix):
+        if wanted is not None and not any(c is not None and c.outcome in wanted for c in row.cells):
+            continue
+        cells = "".join(_html_cell([c]) if c is not None else "<td></td>" for c in row.cells)
+        codes = ", ".join(
+            sorted(
+                {
+                    c.code
+                    for c in row.cells
+                    if c is not None and c.code and c.outcome is not Outcome.ALLOWED
+                }
+            )
+        )
+        list_body += (
+            f"<tr><td>{e(row.service)}</td><td>{e(row.access_level)}</td>"
+            f"<td>{e(row.action)}</td>{cells}<td>{e(codes)}</td></tr>"
+        )
+    legend = "".join(
+        f'<li><span class="{o.value}">{SYMBOLS[o][0]}</span> {e(text)}</li>'
+        for o, text in LEGEND.items()
+    )
+    warnings = "".join(f"<li>{e(w)}</li>" for w in matrix.warnings)
+    finished = matrix.finished_at.isoformat() if matrix.finished_at else "(unfinished)"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>awsprobe: {e(matrix.identity.arn)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em;color:#1f2328}}
+table{{border-collapse:collapse;margin:1em 0}}
+th,td{{border:1px solid #d0d7de;padding:2px 8px;font-size:13px}}
+th{{background:#f6f8fa;text-align:left}}
+ul.inline li{{display:inline;margin-right:1.5em;list-style:none}}
+span.allowed{{color:#1a7f37}} span.denied{{color:#cf222e}} span.inconclusive{{color:#9a6700}}
+span.error{{color:#8250df}} span.dry_run_ignored{{color:#fff;background:#cf222e}}
+td.mixed{{text-align:center;color:#57606a}}
+{style}
+</style></head><body>
+<h1>awsprobe permission matrix</h1>
+<p><b>Identity:</b> {e(matrix.identity.arn)} (account {e(matrix.identity.account)},
+credentials from {e(matrix.identity.credential_source or "unknown")})<br>
+<b>Regions:</b> {e(", ".join(matrix.regions))}<br>
+<b>Probed:</b> {e(matrix.started_at.isoformat())} to {e(finished)}
+with awsprobe {e(matrix.awsprobe_version)}, botocore {e(matrix.botocore_version)}</p>
+<ul class="inline" id="counts">{counts}</ul>
+<ul class="inline" id="legend">{legend}</ul>
+{"<h2>Warnings</h2><ul>" + warnings + "</ul>" if warnings else ""}
+<h2>By resource</h2>
+<table id="grid"><thead><tr><th>service</th><th>resource</th>{grid_head}</tr></thead>
+<tbody>{grid_body}</tbody></table>
+<h2>By action</h2>
+<table id="list"><thead><tr><th>service</th><th>access</th><th>action</th>{list_head}
+<th>code</th></tr></thead>
+<tbody>{list_body}</tbody></table>
+</body></html>
+"""
+
+
+#: The output formats every matrix renderer supports.
+FORMATS: Final = ("table", "json", "csv", "markdown", "html")
+
+
+def render(
+    matrix: Matrix,
+    output: str = "table",
+    *,
+    layout: str = "list",
+    only: Sequence[Outcome] | None = None,
+    unicode: bool = True,
+    color: bool = False,
+) -> str:
+    """Render ``matrix`` in one of :data:`FORMATS` (``layout`` is list or grid)."""
+    if output == "json":
+        return render_json(matrix, only=only)
+    if output == "csv":
+        return render_csv(matrix, only=only)
+    if output == "markdown":
+        return render_markdown(matrix, layout=layout, only=only)
+    if output == "html":
+        return render_html(matrix, only=only)
+    if layout == "grid":
+        return render_grid(matrix, unicode=unicode, color=color)
+    return render_table(matrix, unicode=unicode, color=color, only=only)

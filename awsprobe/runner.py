@@ -1,0 +1,657 @@
+"""The probe runner: send each selected dry run, concurrently, within AWS's limits.
+
+* One guarded client per (service, region) per identity, created once and
+  reused, its connection pool sized to the worker count.
+* Retries: botocore's own retries are switched off by an explicit config
+  (``total_max_attempts=1``): its standard-mode retry quota refills only on
+  2xx answers, and every dry-run answer is a 4xx, so a long sweep would
+  silently stop retrying (REFERENCE.md §4). awsprobe retries throttling, 5xx
+  and connection failures itself, with capped full-jitter backoff, and
+  records the number of attempts. A probe that was throttled and then
+  answered ends with its real outcome.
+* Pacing: EC2 throttles per account, region and action with token buckets;
+  :class:`Pacer` keeps one bucket per (account, region, action) at AWS's
+  published refill rates, so repeated probes of one action are paced and a
+  throttled action slows down.
+* Regions that are not enabled answer ``AuthFailure``/``OptInRequired``: each
+  (service, region) sends one probe first, and when it says so the rest of
+  that group is not sent; its results are ``error`` with one warning.
+* Results stream to ``on_result`` as they arrive; an interruption raises
+  :class:`ProbeInterrupted`, which carries the partial matrix.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Final
+
+import botocore.session
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from awsprobe._version import __version__
+from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
+from awsprobe.classify import THROTTLE_CODES, Answer, ErrorKind, Outcome, classify
+from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
+from awsprobe.guard import guarded_client
+from awsprobe.matrix import Identity, Matrix, ProbeResult
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_WORKERS",
+    "Pacer",
+    "ProbeInterrupted",
+    "Runner",
+    "caller_identity",
+    "can",
+    "probe",
+    "resolve_regions",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WORKERS: Final = 16
+DEFAULT_MAX_ATTEMPTS: Final = 5
+DEFAULT_REGION: Final = "us-east-1"
+CONNECT_TIMEOUT: Final = 5.0
+READ_TIMEOUT: Final = 15.0
+BACKOFF_BASE: Final = 0.2
+BACKOFF_CAP: Final = 20.0
+
+#: Codes that, on the first probe of a (service, region), mean the region is not usable.
+REGION_DISABLED_CODES: Final = frozenset({"AuthFailure", "OptInRequired"})
+
+#: EC2 API token buckets (capacity, refill per second), REFERENCE.md §4; per action.
+EC2_BUCKETS: Final[dict[str, tuple[float, float]]] = {
+    "non-mutating": (100.0, 20.0),
+    "unfiltered": (50.0, 10.0),
+    "mutating": (50.0, 5.0),
+    "RunInstances": (5.0, 2.0),
+    "StartInstances": (5.0, 2.0),
+    "TerminateInstances": (100.0, 5.0),
+    "CreateTags": (100.0, 10.0),
+    "CreateVpcEndpoint": (4.0, 0.3),
+    "AdvertiseByoipCidr": (1.0, 0.1),
+    "DescribeByoipCidrs": (1.0, 0.5),
+}
+_EC2_UNFILTERED: Final = frozenset(
+    {
+        "DescribeInstances",
+        "DescribeInstanceStatus",
+        "DescribeNetworkInterfaces",
+        "DescribeSecurityGroups",
+        "DescribeSnapshots",
+        "DescribeSpotInstanceRequests",
+        "DescribeVolumes",
+    }
+)
+_NON_MUTATING_VERBS: Final = ("Describe", "List", "Search", "Get")
+#: Other services: a conservative default bucket per action.
+DEFAULT_BUCKET: Final = (20.0, 5.0)
+
+_RETRYABLE_EXCEPTIONS: Final = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+
+
+class ProbeInterrupted(AwsprobeError, KeyboardInterrupt):
+    """The run was interrupted; ``matrix`` holds every result gathered before it."""
+
+    def __init__(self, matrix: Matrix) -> None:
+        self.matrix = matrix
+        super().__init__(
+            f"interrupted after {len(matrix.results)} results; the partial matrix is kept"
+        )
+
+
+def bucket_for(service: str, operation: str) -> tuple[float, float]:
+    """The (capacity, refill/s) token bucket AWS applies to one action."""
+    if service != "ec2":
+        return DEFAULT_BUCKET
+    if operation in EC2_BUCKETS:
+        return EC2_BUCKETS[operation]
+    if operation in _EC2_UNFILTERED:
+        return EC2_BUCKETS["unfiltered"]
+    if operation.startswith(_NON_MUTATING_VERBS):
+        return EC2_BUCKETS["non-mutating"]
+    return EC2_BUCKETS["mutating"]
+
+
+class _Bucket:
+    def __init__(self, capacity: float, rate: float, now: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.stamp = now
+
+
+class Pacer:
+    """Token buckets per (account, region, action), shared by every worker of a run.
+
+    A single sweep spends one token per action and never waits; repeated
+    probes of one action (several identities of one account, repeated checks)
+    wait for the bucket to refill. A throttled action halves its rate.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str, str, str], _Bucket] = {}
+        self._clock = clock
+
+    def _bucket(self, key: tuple[str, str, str, str]) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            capacity, rate = bucket_for(key[2], key[3])
+            bucket = self._buckets[key] = _Bucket(capacity, rate, self._clock())
+        return bucket
+
+    def delay(self, account: str, region: str, service: str, operation: str) -> float:
+        """Take a token; return how long the caller must wait before sending."""
+        key = (account, region, service, operation)
+        with self._lock:
+            bucket = self._bucket(key)
+            now = self._clock()
+            bucket.tokens = min(bucket.capacity, bucket.tokens + (now - bucket.stamp) * bucket.rate)
+            bucket.stamp = now
+            bucket.tokens -= 1.0
+            if bucket.tokens >= 0:
+                return 0.0
+            return -bucket.tokens / bucket.rate
+
+    def throttled(self, account: str, region: str, service: str, operation: str) -> None:
+        """AWS throttled this action: halve its refill rate (not below 0.1/s)."""
+        with self._lock:
+            bucket = self._bucket((account, region, service, operation))
+            bucket.rate = max(bucket.rate / 2.0, 0.1)
+
+
+def _core_session(session: Any) -> botocore.session.Session:
+    core = getattr(session, "_session", session)
+    if core is None:
+        core = botocore.session.get_session()
+    if not isinstance(core, botocore.session.Session):
+        raise UsageError(
+            f"session must be a boto3.Session or botocore Session, not {type(session).__name__}"
+        )
+    return core
+
+
+def _session_region(core: botocore.session.Session) -> str:
+    region = core.get_config_variable("region")
+    return str(region) if region else DEFAULT_REGION
+
+
+def caller_identity(
+    session: Any = None, *, region: str | None = None, endpoint_url: str | None = None
+) -> Identity:
+    """Who the credentials belong to (``sts:GetCallerIdentity``, which cannot be denied)."""
+    core = _core_session(session)
+    try:
+        credentials = core.get_credentials()
+    except BotoCoreError as exc:
+        raise CredentialsError(f"cannot load AWS credentials: {exc}") from exc
+    if credentials is None:
+        raise CredentialsError(
+            "no AWS credentials found; set AWS_PROFILE or run 'aws configure', "
+            "or try the local sandbox with --sandbox"
+        )
+    method = getattr(credentials, "method", None)
+    client = guarded_client(
+        core,
+        "sts",
+        region=region or _session_region(core),
+        endpoint_url=endpoint_url,
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 3},
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+        ),
+    )
+    try:
+        answer = client.get_caller_identity()
+    except NoCredentialsError as exc:
+        raise CredentialsError(
+            "no AWS credentials found; set AWS_PROFILE or use --sandbox"
+        ) from exc
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise CredentialsError(
+            f"the credentials were rejected by sts:GetCallerIdentity ({code}); "
+            "refresh them (expired session?) or pick another --profile"
+        ) from exc
+    except BotoCoreError as exc:
+        raise AwsprobeError(
+            f"cannot reach STS to identify the caller ({exc}); check --endpoint-url and network"
+        ) from exc
+    return Identity(
+        arn=str(answer["Arn"]),
+        account=str(answer["Account"]),
+        user_id=str(answer["UserId"]),
+        credential_source=str(method) if method else None,
+    )
+
+
+def _known_regions(core: botocore.session.Session) -> set[str]:
+    regions: set[str] = set()
+    for partition in core.get_available_partitions():
+        regions.update(core.get_available_regions("ec2", partition_name=partition))
+    return regions
+
+
+def resolve_regions(
+    regions: Iterable[str] | str | None,
+    session: Any = None,
+    *,
+    endpoint_url: str | None = None,
+    warnings: list[str] | None = None,
+) -> tuple[str, ...]:
+    """Turn ``None`` / a list / ``"all"`` into region names.
+
+    ``None`` is the session's region (else us-east-1). ``"all"`` asks EC2
+    ``DescribeRegions`` for the regions enabled for the account; when that
+    is denied, botocore's partition data is used and a warning says so.
+    """
+    core = _core_session(session)
+    if regions is None:
+        return (_session_region(core),)
+    names = regions.split(",") if isinstance(regions, str) else list(regions)
+    names = [n.strip() for n in names if n.strip()]
+    if not names:
+        return (_session_region(core),)
+    if [n.lower() for n in names] == ["all"]:
+        return _all_regions(core, endpoint_url, warnings)
+    known = _known_regions(core)
+    for name in names:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UsageError(f"unknown region {name!r}{hint} (or use --regions all)")
+    return tuple(dict.fromkeys(names))
+
+
+def _all_regions(
+    core: botocore.session.Session, endpoint_url: str | None, warnings: list[str] | None
+) -> tuple[str, ...]:
+    client = guarded_client(
+        core,
+        "ec2",
+        region=_session_region(core),
+        endpoint_url=endpoint_url,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
+    )
+    try:
+        answer = client.describe_regions()
+        names = sorted(r["RegionName"] for r in answer.get("Regions", []))
+        if names:
+            return tuple(names)
+        reason = "it returned no regions"
+    except (ClientError, BotoCoreError) as exc:
+        reason = str(exc)
+    partition = core.get_partition_for_region(_session_region(core)) or "aws"
+    fallback = tuple(sorted(core.get_available_regions("ec2", partition_name=partition)))
+    message = (
+        f"could not list the account's enabled regions ({reason}); using botocore's "
+        "partition data"
+        f" ({len(fallback)} {partition} regions): regions not enabled will show as error"
+    )
+    logger.warning(message)
+    if warnings is not None:
+        warnings.append(message)
+    return fallback
+
+
+@dataclass(frozen=True)
+class _Task:
+    entry: CatalogEntry
+    region: str
+
+
+class Runner:
+    """Probe catalog entries in regions for one identity. Reusable; thread-safe per run."""
+
+    def __init__(
+        self,
+        session: Any = None,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        endpoint_url: str | None = None,
+        verify: bool | str | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        pacer: Pacer | None = None,
+        identity: Identity | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
+        if workers < 1:
+            raise UsageError(f"workers must be at least 1, not {workers}")
+        if max_attempts < 1:
+            raise UsageError(f"max_attempts must be at least 1, not {max_attempts}")
+        self.session = _core_session(session)
+        self.workers = workers
+        self.endpoint_url = endpoint_url
+        self.verify = verify
+        self.max_attempts = max_attempts
+        self.pacer = pacer or Pacer()
+        self._identity = identity
+        self._clients: dict[tuple[str, str], BaseClient] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._config = Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            max_pool_connections=workers,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            user_agent_extra=f"awsprobe/{__version__}",
+        )
+
+    @property
+    def identity(self) -> Identity:
+        """The caller identity, asked of STS once."""
+        if self._identity is None:
+            self._identity = caller_identity(self.session, endpoint_url=self.endpoint_url)
+        return self._identity
+
+    def client(self, service: str, region: str) -> BaseClient:
+        """The one guarded client for (service, region), created on first use."""
+        key = (service, region)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = guarded_client(
+                    self.session,
+                    service,
+                    region=region,
+                    endpoint_url=self.endpoint_url,
+                    config=self._config,
+                    verify=self.verify,
+                )
+                self._clients[key] = client
+            return client
+
+    def close(self) -> None:
+        """Close every client's connection pool."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- one probe -------------------------------------------------------------
+
+    def probe_one(self, entry: CatalogEntry, region: str) -> ProbeResult:
+        """Send one dry run (with retries) and classify its answer."""
+        if not entry.probe:
+            raise UsageError(f"{entry.action} is not probed: {entry.reason}")
+        client = self.client(entry.service, region)
+        account = self.identity.account
+        call = getattr(client, entry.method)
+        attempts = 0
+        started = time.perf_counter()
+        while True:
+            attempts += 1
+            wait_for = self.pacer.delay(account, region, entry.service, entry.operation)
+            if wait_for > 0 and self._stop.wait(wait_for):
+                break
+            answer = self._send(call, entry)
+            if attempts >= self.max_attempts or not _retryable(answer):
+                break
+            if answer.code in THROTTLE_CODES or answer.http_status == 429:
+                self.pacer.throttled(account, region, entry.service, entry.operation)
+            backoff = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempts))
+            if self._stop.wait(backoff):
+                break
+        verdict = classify(answer, entry)
+        return ProbeResult(
+            action=entry.action,
+            service=entry.service,
+            operation=entry.operation,
+            region=region,
+            outcome=verdict.outcome,
+            code=answer.code,
+            http_status=answer.http_status,
+            message=answer.message,
+            attempts=attempts,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            reason=verdict.reason,
+            error_kind=verdict.error_kind,
+            identity=self.identity.arn,
+            access_level=entry.access_level.value,
+        )
+
+    @staticmethod
+    def _send(call: Callable[..., Any], entry: CatalogEntry) -> Answer:
+        try:
+            response = call(**entry.probe_params())
+        except UnsafeRequestError:
+            raise  # a bug, never a probe outcome
+        except ClientError as exc:
+            return Answer.from_exception(exc)
+        except Exception as exc:  # anything else is no usable answer: an error, never allowed
+            return Answer.from_exception(exc)
+        return Answer.from_response(response if isinstance(response, dict) else {})
+
+    # -- a run -------------------------------------------------------------------
+
+    def run(
+        self,
+        entries: Sequence[CatalogEntry],
+        regions: Sequence[str],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        on_result: Callable[[ProbeResult], None] | None = None,
+        warnings: list[str] | None = None,
+    ) -> Matrix:
+        """Probe every entry in every region; return the matrix."""
+        identity = self.identity
+        started = _dt.datetime.now(_dt.UTC)
+        notes: list[str] = list(warnings or [])
+        tasks = [_Task(e, r) for r in regions for e in entries if e.probe]
+        total = len(tasks)
+        groups: dict[tuple[str, str], list[_Task]] = {}
+        for task in tasks:
+            groups.setdefault((task.entry.service, task.region), []).append(task)
+        results: list[ProbeResult] = []
+        self._stop.clear()
+
+        def emit(result: ProbeResult) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            if progress is not None:
+                progress(len(results), total)
+
+        if progress is not None:
+            progress(0, total)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="awsprobe")
+        pending: dict[Future[ProbeResult], tuple[str, str] | None] = {}
+        try:
+            for key, group in groups.items():  # canaries first: one per (service, region)
+                pending[pool.submit(self.probe_one, group[0].entry, group[0].region)] = key
+            while pending:
+                done, _ = wait(list(pending), timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    canary_of = pending.pop(future)
+                    result = future.result()
+                    emit(result)
+                    if canary_of is None:
+                        continue
+                    key = canary_of
+                    rest = groups[key][1:]
+                    if result.code in REGION_DISABLED_CODES:
+                        service, region = key
+                        notes.append(
+                            f"region {region} answered {result.code} for {service}: it is not "
+                            f"enabled for this account (or not subscribed); its {len(rest)} "
+                            "other probes were not sent"
+                        )
+                        for task in rest:
+                            emit(_not_sent(task, result, identity.arn))
+                        continue
+                    for task in rest:
+                        pending[pool.submit(self.probe_one, task.entry, task.region)] = None
+        except KeyboardInterrupt:
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in pending:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    emit(future.result())
+            partial = self._matrix(identity, regions, results, started, notes, complete=False)
+            raise ProbeInterrupted(partial) from None
+        except BaseException:
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return self._matrix(identity, regions, results, started, notes, complete=True)
+
+    def _matrix(
+        self,
+        identity: Identity,
+        regions: Sequence[str],
+        results: list[ProbeResult],
+        started: _dt.datetime,
+        notes: list[str],
+        *,
+        complete: bool,
+    ) -> Matrix:
+        ordered = sorted(results, key=lambda r: (r.service, r.action, r.region))
+        ignored = [r for r in ordered if r.outcome is Outcome.DRY_RUN_IGNORED]
+        for result in ignored:
+            notes.append(
+                f"DRY RUN IGNORED: {result.action} in {result.region} answered HTTP "
+                f"{result.http_status} as if it ran; the service may have performed the call"
+            )
+        exhausted = [r for r in ordered if r.error_kind in (ErrorKind.THROTTLED, ErrorKind.SERVER)]
+        if exhausted:
+            notes.append(
+                f"{len(exhausted)} probes ran out of retries (throttling or server errors); "
+                "their outcome is error: run again later or with fewer --workers"
+            )
+        return Matrix(
+            identity=identity,
+            regions=tuple(regions),
+            results=tuple(ordered),
+            started_at=started,
+            finished_at=_dt.datetime.now(_dt.UTC),
+            complete=complete,
+            warnings=tuple(dict.fromkeys(notes)),
+        )
+
+
+def _retryable(answer: Answer) -> bool:
+    if answer.code in THROTTLE_CODES:
+        return True
+    if answer.code is None and isinstance(answer.exception, _RETRYABLE_EXCEPTIONS):
+        return True
+    status = answer.http_status or 0
+    return status == 429 or status >= 500
+
+
+def _not_sent(task: _Task, canary: ProbeResult, identity: str) -> ProbeResult:
+    return ProbeResult(
+        action=task.entry.action,
+        service=task.entry.service,
+        operation=task.entry.operation,
+        region=task.region,
+        outcome=Outcome.ERROR,
+        code=canary.code,
+        http_status=canary.http_status,
+        message=f"not sent: region {task.region} is not enabled ({canary.code} on first probe)",
+        attempts=0,
+        elapsed_ms=0.0,
+        reason=canary.reason,
+        error_kind=ErrorKind.REGION,
+        identity=identity,
+        access_level=task.entry.access_level.value,
+    )
+
+
+def probe(
+    actions: Iterable[str] | str | None = None,
+    services: Iterable[str] | str | None = None,
+    regions: Iterable[str] | str | None = None,
+    session: Any = None,
+    workers: int = DEFAULT_WORKERS,
+    *,
+    access_levels: Iterable[str] | str | None = None,
+    endpoint_url: str | None = None,
+    verify: bool | str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    progress: Callable[[int, int], None] | None = None,
+    on_result: Callable[[ProbeResult], None] | None = None,
+    catalog: Catalog | None = None,
+) -> Matrix:
+    """Probe the selected actions in the selected regions and return the matrix.
+
+    ``actions`` are IAM action globs (``ec2:Describe*``), ``services``
+    botocore service names, ``regions`` a list, a comma-separated string,
+    ``"all"`` or ``None`` (the session's region). ``session`` is a boto3 or
+    botocore session (``None``: the default credential chain). Nothing is
+    ever sent without its dry-run flag.
+    """
+    selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
+    core = _core_session(session)
+    notes: list[str] = []
+    with Runner(
+        core,
+        workers=workers,
+        endpoint_url=endpoint_url,
+        verify=verify,
+        max_attempts=max_attempts,
+    ) as runner:
+        wants_all = isinstance(regions, str) and regions.strip().lower() == "all"
+        if not wants_all:  # bad region names fail before anything is sent
+            names = resolve_regions(regions, core, endpoint_url=endpoint_url, warnings=notes)
+        runner.identity  # noqa: B018 - fail on bad credentials before probing
+        if wants_all:
+            names = resolve_regions(regions, core, endpoint_url=endpoint_url, warnings=notes)
+        return runner.run(
+            list(selected), names, progress=progress, on_result=on_result, warnings=notes
+        )
+
+
+def can(
+    action: str,
+    region: str | None = None,
+    session: Any = None,
+    *,
+    endpoint_url: str | None = None,
+) -> bool:
+    """True only when a dry run of ``action`` says it would have succeeded."""
+    if any(ch in action for ch in "*?["):
+        raise UsageError(f"can() takes one action, not a glob ({action!r}); use probe() for globs")
+    entry = load_catalog(actions=[action]).find(action)
+    matrix = probe(
+        catalog=Catalog([entry]),
+        regions=[region] if region else None,
+        session=session,
+        workers=1,
+        endpoint_url=endpoint_url,
+    )
+    return matrix.results[0].outcome is Outcome.ALLOWED

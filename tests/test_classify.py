@@ -1,0 +1,237 @@
+"""The classifier: recorded real-AWS answers through botocore's parser, and a fuzz proof
+that nothing but a service's own success signal is ever 'allowed'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from awsprobe.catalog import load_catalog
+from awsprobe.classify import (
+    AUTH_ERROR_CODES,
+    CHECKERS,
+    GENERIC_DENIAL_CODES,
+    THROTTLE_CODES,
+    Answer,
+    ErrorKind,
+    Outcome,
+    Signals,
+    classify,
+)
+from awsprobe.guard import guarded_client
+
+FIXTURES = Path(__file__).parent / "fixtures" / "aws"
+EC2 = load_catalog(services="ec2").find("ec2:RunInstances")
+KMS = load_catalog(services="kms").find("kms:Decrypt")
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+
+class _Replay:
+    """A before-send stub answering with whatever response is loaded into it."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body = b""
+        self.headers: dict[str, str] = {}
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, self.status, self.headers, _Raw(self.body))
+
+
+_CLIENTS: dict[str, tuple[Any, _Replay]] = {}
+
+
+def _replaying_client(service: str) -> tuple[Any, _Replay]:
+    """One guarded client per service whose 'network' replays a recorded answer."""
+    if service not in _CLIENTS:
+        client = guarded_client(
+            botocore.session.get_session(),
+            service,
+            region="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+        replay = _Replay()
+        client.meta.events.register("before-send", replay)
+        _CLIENTS[service] = (client, replay)
+    return _CLIENTS[service]
+
+
+def _answer_via_botocore(service: str, fixture: str, status: int) -> Answer:
+    """Send the entry's probe through a guarded client whose 'network' replays a recording."""
+    entry = EC2 if service == "ec2" else KMS
+    client, replay = _replaying_client(service)
+    replay.body = (FIXTURES / fixture).read_bytes()
+    replay.status = status
+    ctype = "text/xml" if fixture.endswith(".xml") else "application/x-amz-json-1.1"
+    replay.headers = {"Content-Type": ctype}
+    try:
+        parsed = getattr(client, entry.method)(**entry.probe_params())
+    except ClientError as exc:
+        return Answer.from_exception(exc)
+    return Answer.from_response(parsed)
+
+
+RECORDED = [
+    # (fixture, service, HTTP status, outcome, code)
+    ("ec2-dry-run-operation.xml", "ec2", 412, Outcome.ALLOWED, "DryRunOperation"),
+    ("ec2-unauthorized-operation.xml", "ec2", 403, Outcome.DENIED, "UnauthorizedOperation"),
+    ("ec2-unauthorized-no-blob.xml", "ec2", 403, Outcome.DENIED, "UnauthorizedOperation"),
+    ("ec2-moto-access-denied.xml", "ec2", 403, Outcome.DENIED, "AccessDenied"),
+    ("ec2-auth-failure.xml", "ec2", 401, Outcome.ERROR, "AuthFailure"),
+    ("ec2-opt-in-required.xml", "ec2", 401, Outcome.ERROR, "OptInRequired"),
+    ("ec2-request-expired.xml", "ec2", 400, Outcome.ERROR, "RequestExpired"),
+    ("ec2-blocked.xml", "ec2", 403, Outcome.ERROR, "Blocked"),
+    ("ec2-request-limit-exceeded.xml", "ec2", 503, Outcome.ERROR, "RequestLimitExceeded"),
+    ("ec2-internal-error.xml", "ec2", 500, Outcome.ERROR, "InternalError"),
+    ("ec2-invalid-instance-not-found.xml", "ec2", 400, Outcome.INCONCLUSIVE, None),
+    ("ec2-invalid-instance-malformed.xml", "ec2", 400, Outcome.INCONCLUSIVE, None),
+    ("ec2-vpcid-not-specified.xml", "ec2", 400, Outcome.INCONCLUSIVE, "VPCIdNotSpecified"),
+    ("ec2-missing-parameter.xml", "ec2", 400, Outcome.INCONCLUSIVE, "MissingParameter"),
+    ("ec2-unsupported-operation.xml", "ec2", 400, Outcome.INCONCLUSIVE, "UnsupportedOperation"),
+    ("ec2-unknown-code.xml", "ec2", 400, Outcome.INCONCLUSIVE, "SomethingNew"),
+    ("ec2-success-200.xml", "ec2", 200, Outcome.DRY_RUN_IGNORED, None),
+    ("kms-dry-run-operation.json", "kms", 400, Outcome.ALLOWED, "DryRunOperationException"),
+    ("kms-access-denied.json", "kms", 400, Outcome.DENIED, "AccessDeniedException"),
+    ("kms-not-found.json", "kms", 400, Outcome.INCONCLUSIVE, "NotFoundException"),
+    ("kms-validation.json", "kms", 400, Outcome.INCONCLUSIVE, "ValidationException"),
+    ("kms-throttling.json", "kms", 400, Outcome.ERROR, "ThrottlingException"),
+    ("kms-unrecognized-client.json", "kms", 400, Outcome.ERROR, "UnrecognizedClientException"),
+    ("kms-expired-token.json", "kms", 400, Outcome.ERROR, "ExpiredTokenException"),
+    ("kms-success-200.json", "kms", 200, Outcome.DRY_RUN_IGNORED, None),
+]
+
+
+@pytest.mark.parametrize(("fixture", "service", "status", "outcome", "code"), RECORDED)
+def test_recorded_aws_answers_classify_as_documented(
+    fixture: str, service: str, status: int, outcome: Outcome, code: str | None
+) -> None:
+    """Each recorded real-AWS body, parsed by botocore, lands on REFERENCE.md §8's verdict."""
+    answer = _answer_via_botocore(service, fixture, status)
+    verdict = classify(answer, EC2 if service == "ec2" else KMS)
+    assert verdict.outcome is outcome, verdict
+    if code is not None:
+        assert answer.code == code
+    assert answer.http_status == status
+
+
+def test_not_found_and_malformed_codes_are_inconclusive_with_a_hint() -> None:
+    """*.NotFound / *.Malformed say 'rejected before a verdict', not 'unknown'."""
+    verdict = classify(Answer("InvalidInstanceID.NotFound", 400, "x"), EC2)
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert "supply real parameters" in verdict.reason
+
+
+def test_a_success_code_of_another_service_is_not_allowed() -> None:
+    """KMS answering EC2's DryRunOperation is not KMS's signal: inconclusive, not allowed."""
+    assert classify(Answer("DryRunOperation", 412), KMS).outcome is Outcome.INCONCLUSIVE
+    assert classify(Answer("DryRunOperationException", 400), EC2).outcome is Outcome.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("exception", "kind"),
+    [
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), ErrorKind.CONNECTION),
+        (ConnectionClosedError(endpoint_url="http://127.0.0.1:9"), ErrorKind.CONNECTION),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:9"), ErrorKind.CONNECTION),
+        (RuntimeError("emulator blew up"), ErrorKind.CONNECTION),
+    ],
+)
+def test_no_answer_is_an_error(exception: BaseException, kind: ErrorKind) -> None:
+    """Connection failures, timeouts and crashes are errors: a denial and an outage differ."""
+    verdict = classify(Answer.from_exception(exception), EC2)
+    assert verdict.outcome is Outcome.ERROR
+    assert verdict.error_kind is kind
+
+
+@pytest.mark.parametrize("code", sorted(THROTTLE_CODES))
+def test_every_throttling_code_is_an_error(code: str) -> None:
+    """Throttled after all retries is an error, never a verdict."""
+    verdict = classify(Answer(code, 400), EC2)
+    assert (verdict.outcome, verdict.error_kind) == (Outcome.ERROR, ErrorKind.THROTTLED)
+
+
+@pytest.mark.parametrize(("code", "kind"), sorted(AUTH_ERROR_CODES.items()))
+def test_credential_and_region_codes_are_errors(code: str, kind: ErrorKind) -> None:
+    """AuthFailure, ExpiredToken, OptInRequired and friends are not permission facts."""
+    verdict = classify(Answer(code, 401), EC2)
+    assert (verdict.outcome, verdict.error_kind) == (Outcome.ERROR, kind)
+
+
+@pytest.mark.parametrize("code", sorted(GENERIC_DENIAL_CODES | {"UnauthorizedOperation"}))
+def test_denial_spellings_are_denied(code: str) -> None:
+    """UnauthorizedOperation, AccessDenied, AccessDeniedException all mean denied for EC2."""
+    assert classify(Answer(code, 403), EC2).outcome is Outcome.DENIED
+
+
+def test_checkers_run_in_the_documented_order() -> None:
+    """The order in the module docstring is the order of CHECKERS."""
+    names = [c.__name__.lstrip("_") for c in CHECKERS]
+    assert names == [
+        "no_answer",
+        "ran_for_real",
+        "dry_run_success",
+        "throttled",
+        "credentials",
+        "denied",
+        "server_error",
+    ]
+
+
+SIGNALS = Signals(frozenset({"DryRunOperation"}), frozenset({"UnauthorizedOperation"}))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    code=st.one_of(st.none(), st.text(max_size=40)),
+    status=st.one_of(st.none(), st.integers(min_value=0, max_value=999)),
+    message=st.one_of(st.none(), st.text(max_size=200)),
+)
+def test_fuzz_only_the_success_signal_is_ever_allowed(
+    code: str | None, status: int | None, message: str | None
+) -> None:
+    """Random codes, statuses and bodies: 'allowed' iff the code is the success signal."""
+    verdict = classify(Answer(code, status, message), SIGNALS)
+    if code == "DryRunOperation":
+        assert verdict.outcome is Outcome.ALLOWED
+    else:
+        assert verdict.outcome is not Outcome.ALLOWED
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.binary(max_size=300),
+    status=st.integers(min_value=100, max_value=599),
+)
+def test_fuzz_random_bodies_through_the_parser_are_never_allowed(body: bytes, status: int) -> None:
+    """Garbage bodies with any status, parsed by botocore, never classify as allowed."""
+    client, replay = _replaying_client("ec2")
+    replay.body, replay.status, replay.headers = body, status, {}
+    try:
+        parsed = client.describe_instances(DryRun=True)
+        answer = Answer.from_response(parsed)
+    except Exception as exc:
+        answer = Answer.from_exception(exc)
+    verdict = classify(answer, load_catalog(services="ec2").find("ec2:DescribeInstances"))
+    if answer.code != "DryRunOperation":
+        assert verdict.outcome is not Outcome.ALLOWED

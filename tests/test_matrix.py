@@ -1,0 +1,168 @@
+"""The matrix: lookups, summary, a versioned JSON schema and a strict loader."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from awsprobe.classify import ErrorKind, Outcome
+from awsprobe.errors import NoMatchError, SchemaError
+from awsprobe.matrix import SCHEMA, Identity, Matrix, ProbeResult
+
+
+def _result(action: str, region: str, outcome: Outcome, code: str | None = None) -> ProbeResult:
+    return ProbeResult(
+        action=action,
+        service=action.split(":")[0],
+        operation=action.split(":")[1],
+        region=region,
+        outcome=outcome,
+        code=code,
+        http_status=412 if outcome is Outcome.ALLOWED else 403,
+        message=None,
+        attempts=1,
+        elapsed_ms=12.5,
+        reason="r",
+        error_kind=ErrorKind.THROTTLED if outcome is Outcome.ERROR else None,
+        identity="arn:aws:iam::111122223333:user/ci",
+        access_level="list",
+    )
+
+
+MATRIX = Matrix(
+    identity=Identity("arn:aws:iam::111122223333:user/ci", "111122223333", "AIDA", "env"),
+    regions=("us-east-1", "eu-west-1"),
+    results=(
+        _result("ec2:DescribeInstances", "us-east-1", Outcome.ALLOWED, "DryRunOperation"),
+        _result("ec2:DescribeInstances", "eu-west-1", Outcome.DENIED, "UnauthorizedOperation"),
+        _result("ec2:RunInstances", "us-east-1", Outcome.ERROR, "RequestLimitExceeded"),
+        _result("ec2:RunInstances", "eu-west-1", Outcome.INCONCLUSIVE, "InvalidAMIID.NotFound"),
+    ),
+)
+
+
+def test_summary_counts_every_outcome() -> None:
+    """The summary has a count for each of the five outcomes, zeros included."""
+    assert MATRIX.summary == {
+        "allowed": 1,
+        "denied": 1,
+        "inconclusive": 1,
+        "error": 1,
+        "dry_run_ignored": 0,
+    }
+
+
+def test_lookup_by_action_and_region() -> None:
+    """get() finds by action (any case) and region, defaulting to the first region."""
+    assert MATRIX.get("EC2:describeinstances").outcome is Outcome.ALLOWED
+    assert MATRIX.outcome("ec2:DescribeInstances", "eu-west-1") is Outcome.DENIED
+    with pytest.raises(NoMatchError):
+        MATRIX.get("ec2:CreateVpc")
+
+
+def test_json_form_has_the_documented_keys() -> None:
+    """schema, identity (arn, account, credential_source), regions, results, summary."""
+    data = MATRIX.to_json()
+    assert data["schema"] == SCHEMA
+    assert {"arn", "account", "credential_source"} <= set(data["identity"])
+    assert data["regions"] == ["us-east-1", "eu-west-1"]
+    for row in data["results"]:
+        assert {
+            "action",
+            "service",
+            "operation",
+            "region",
+            "outcome",
+            "code",
+            "http_status",
+            "message",
+            "attempts",
+            "elapsed_ms",
+        } <= set(row)
+        assert row["outcome"] in {o.value for o in Outcome}
+    assert data["summary"]["allowed"] == 1
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    """A saved matrix loads back equal (atomic write: no temporary file left)."""
+    path = tmp_path / "m.json"
+    MATRIX.save(path)
+    loaded = Matrix.load(path)
+    assert loaded.results == MATRIX.results
+    assert loaded.identity == MATRIX.identity
+    assert loaded.regions == MATRIX.regions
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def _mutated(**changes: Any) -> str:
+    data = MATRIX.to_json()
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "not a JSON object"),
+        (_mutated(schema="awsprobe.matrix/99"), "not supported"),
+        (_mutated(schema="something-else"), "not an awsprobe matrix"),
+        (_mutated(regions="us-east-1"), "'regions' must be a list"),
+        (_mutated(results=[{"action": "x"}]), "result 1: a result lacks"),
+        (_mutated(identity=None), "'identity' must be an object"),
+    ],
+)
+def test_loader_rejects_corrupt_files_with_a_clear_message(text: str, words: str) -> None:
+    """Unknown schema, truncated JSON, wrong types: one-line SchemaError naming the problem."""
+    with pytest.raises(SchemaError, match=words) as info:
+        Matrix.loads(text)
+    assert "\n" not in str(info.value)
+
+
+def test_loader_rejects_an_unknown_outcome() -> None:
+    """A result whose outcome is not one of the five is rejected."""
+    data = MATRIX.to_json()
+    data["results"][0]["outcome"] = "probably"
+    with pytest.raises(SchemaError, match="unknown outcome 'probably'"):
+        Matrix.from_json(data)
+
+
+def test_load_names_the_file(tmp_path: Path) -> None:
+    """Errors from load() start with the path."""
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"bad\.json: not valid JSON"):
+        Matrix.load(bad)
+    with pytest.raises(SchemaError, match="no such file"):
+        Matrix.load(tmp_path / "missing.json")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzz_loader_never_raises_anything_but_schema_error(text: str) -> None:
+    """Any text: the loader returns a matrix or raises SchemaError, nothing else."""
+    with contextlib.suppress(SchemaError):
+        Matrix.loads(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=10,
+    )
+)
+def test_fuzz_wrong_types_in_results_are_schema_errors(value: Any) -> None:
+    """Any JSON value in place of a result field gives SchemaError, never a traceback."""
+    for key in ("outcome", "attempts", "http_status", "action", "elapsed_ms"):
+        data = MATRIX.to_json()
+        data["results"][0][key] = value
+        with contextlib.suppress(SchemaError):
+            Matrix.from_json(data)

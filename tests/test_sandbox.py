@@ -1,0 +1,932 @@
+"""The sandbox: a local AWS that answers dry runs the way AWS does.
+
+Tests that start their own sandbox come first (only one sandbox may run per
+process); the verdict tests share one class-scoped sandbox and swap the
+user's policy with ``Sandbox.set_policy`` instead of restarting.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from awsprobe.catalog import CatalogEntry, load_catalog
+from awsprobe.errors import SandboxError
+from awsprobe.guard import guarded_client
+from awsprobe.sandbox import (
+    DEMO_POLICY,
+    MOTO_SPELLINGS,
+    SANDBOX_ACCOUNT,
+    Sandbox,
+    evaluate,
+    load_policy,
+    validate_policy,
+)
+
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+PROBED = list(load_catalog())
+V = "2012-10-17"
+ALLOW_ALL = {"Version": V, "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+EMPTY: dict[str, Any] = {"Version": V, "Statement": []}
+PLACEHOLDER_KEY = "00000000-0000-0000-0000-000000000000"
+RUN = {"ImageId": "ami-00000000000000000", "MinCount": 1, "MaxCount": 1}
+
+
+def _client(
+    sandbox: Sandbox, service: str, region: str | None = None, session: Any = None
+) -> BaseClient:
+    return guarded_client(
+        session or sandbox.session(),
+        service,
+        region=region or sandbox.region,
+        endpoint_url=sandbox.endpoint_url,
+        config=NO_RETRIES,
+    )
+
+
+def _error(call: Any, **params: Any) -> tuple[str, int, str]:
+    """Call and return (code, HTTP status, message) of the ClientError it must raise."""
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    response = caught.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"].get("Message", ""),
+    )
+
+
+def _blob(message: str) -> str:
+    marker = "Encoded authorization failure message: "
+    assert marker in message
+    return message.split(marker, 1)[1]
+
+
+def _refused(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+# -- lifecycle: each test owns its sandbox ------------------------------------------------
+
+
+def test_import_does_not_load_moto() -> None:
+    """Importing awsprobe.sandbox is cheap: moto, werkzeug and flask load only on start()."""
+    code = (
+        "import sys, awsprobe.sandbox; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('moto', 'werkzeug', 'flask')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_start_is_fast_and_stop_leaves_no_thread_and_closes_the_port() -> None:
+    """start() takes under 2 s; stop() ends every thread it started and closes the port."""
+    before = set(threading.enumerate())
+    started = time.monotonic()
+    sandbox = Sandbox().start()
+    try:
+        assert time.monotonic() - started < 2.0
+        port = int(sandbox.endpoint_url.rsplit(":", 1)[1])
+        assert sandbox.endpoint_url == f"http://127.0.0.1:{port}"
+        ec2 = _client(sandbox, "ec2")
+        assert _error(ec2.describe_vpcs, DryRun=True)[:2] == ("DryRunOperation", 412)
+        assert any(t.name.startswith("awsprobe-sandbox") for t in threading.enumerate())
+    finally:
+        sandbox.stop()
+    assert set(threading.enumerate()) - before == set()
+    assert _refused(port)
+    sandbox.stop()  # idempotent
+
+
+def test_identity_attributes() -> None:
+    """The user ARN, account and keys are moto's; the session uses them, not the environment."""
+    with Sandbox(region="eu-west-1", user_name="probe-user") as sandbox:
+        assert sandbox.account == SANDBOX_ACCOUNT == "123456789012"
+        assert sandbox.user_arn == "arn:aws:iam::123456789012:user/probe-user"
+        assert sandbox.access_key_id.startswith("AKIA")
+        session = sandbox.session()
+        assert session.region_name == "eu-west-1"
+        credentials = session.get_credentials()
+        assert credentials.access_key == sandbox.access_key_id
+        assert credentials.method == "explicit"
+        assert sandbox.env()["AWS_ENDPOINT_URL"] == sandbox.endpoint_url
+        sts = sandbox.session().client("sts", endpoint_url=sandbox.endpoint_url)
+        assert sts.get_caller_identity()["Arn"] == sandbox.user_arn
+
+
+def test_session_ignores_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A missing AWS_PROFILE, a configured endpoint or a proxy cannot redirect sandbox clients."""
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    with Sandbox() as sandbox:
+        ec2 = _client(sandbox, "ec2")
+        assert _error(ec2.describe_vpcs, DryRun=True)[:2] == ("DryRunOperation", 412)
+
+
+def test_only_one_sandbox_per_process() -> None:
+    """moto's state is global: a second sandbox cannot start while one runs."""
+    with Sandbox() as first:
+        with pytest.raises(SandboxError, match="already running"):
+            Sandbox().start()
+        assert first.running
+    with Sandbox() as second:  # the first one's stop released the slot
+        assert second.running
+
+
+def test_not_running_attributes_raise() -> None:
+    """endpoint_url and the keys are only there while the sandbox runs."""
+    sandbox = Sandbox()
+    for name in ("endpoint_url", "access_key_id"):
+        with pytest.raises(SandboxError, match="not running"):
+            getattr(sandbox, name)
+    with pytest.raises(SandboxError, match="not running"):
+        sandbox.session()
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"region": "moon-1"}, "region"),
+        ({"region": "cn-north-1"}, "aws partition"),
+        ({"user_name": "bad name"}, "user name"),
+        ({"policy": {"Statement": [{"Effect": "allow"}]}}, "Effect"),
+    ],
+)
+def test_bad_arguments_fail_at_construction(kwargs: dict[str, Any], problem: str) -> None:
+    """Bad region, user name or policy raise SandboxError before anything starts."""
+    with pytest.raises(SandboxError, match=problem):
+        Sandbox(**kwargs)
+
+
+def test_moto_is_restored_after_stop() -> None:
+    """After stop(), moto's IAM enforcement is off again and its state is reset."""
+    from moto import mock_aws, settings
+
+    previous = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    with Sandbox() as sandbox:
+        sandbox.admin_session().client("ec2", endpoint_url=sandbox.endpoint_url).create_vpc(
+            CidrBlock="10.9.0.0/16"
+        )
+        assert settings.INITIAL_NO_AUTH_ACTION_COUNT == 0
+    assert settings.INITIAL_NO_AUTH_ACTION_COUNT == previous
+    with mock_aws():  # the conftest's fake env keys would be refused under enforcement
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        cidrs = [v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"]]
+        assert "10.9.0.0/16" not in cidrs
+
+
+def test_refuses_to_start_inside_mock_aws() -> None:
+    """A running mock_aws would intercept the sandbox's clients: start() says so."""
+    from moto import mock_aws
+
+    with mock_aws(), pytest.raises(SandboxError, match="mock_aws"):
+        Sandbox().start()
+    with Sandbox() as sandbox:  # the failed start left nothing behind
+        assert sandbox.running
+
+
+def test_empty_policy_at_start_denies_everything() -> None:
+    """A sandbox started with an empty Statement list denies every dry run."""
+    with Sandbox(EMPTY) as sandbox:
+        ec2 = _client(sandbox, "ec2")
+        code, status, message = _error(ec2.describe_instances, DryRun=True)
+        assert (code, status) == ("UnauthorizedOperation", 403)
+        assert "because no identity-based policy allows the ec2:DescribeInstances" in message
+
+
+def test_messages_of_another_sandbox_do_not_decode() -> None:
+    """Each sandbox signs its messages with its own key: another one's blob is invalid."""
+    with Sandbox() as first:
+        blob = _blob(
+            _error(_client(first, "ec2").create_vpc, DryRun=True, CidrBlock="10.0.0.0/16")[2]
+        )
+    with Sandbox() as second:
+        sts = _client(second, "sts")
+        code, status, _ = _error(sts.decode_authorization_message, EncodedMessage=blob)
+        assert (code, status) == ("InvalidAuthorizationMessageException", 400)
+
+
+# -- verdicts: one sandbox, many policies ----------------------------------------------------
+
+
+@pytest.fixture(scope="class")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def demo(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The shared sandbox with DEMO_POLICY, restored after the test."""
+    sandbox.set_policy(DEMO_POLICY)
+    yield sandbox
+    sandbox.set_policy(DEMO_POLICY)
+
+
+class TestEc2:
+    def test_allowed_action_is_dry_run_operation_412(self, demo: Sandbox) -> None:
+        """An allowed EC2 dry run answers DryRunOperation, HTTP 412, with AWS's text."""
+        code, status, message = _error(_client(demo, "ec2").run_instances, DryRun=True, **RUN)
+        assert (code, status) == ("DryRunOperation", 412)
+        assert message == "Request would have succeeded, but DryRun flag is set."
+
+    def test_denied_action_is_unauthorized_operation_403_with_blob(self, demo: Sandbox) -> None:
+        """A dry run no policy allows answers UnauthorizedOperation 403 and an encoded message."""
+        code, status, message = _error(
+            _client(demo, "ec2").create_vpc, DryRun=True, CidrBlock="10.0.0.0/16"
+        )
+        assert (code, status) == ("UnauthorizedOperation", 403)
+        assert message.startswith(
+            "You are not authorized to perform this operation. User: "
+            f"{demo.user_arn} is not authorized to perform: ec2:CreateVpc because no "
+            "identity-based policy allows the ec2:CreateVpc action. Encoded authorization "
+            "failure message: "
+        )
+        assert len(_blob(message)) > 40
+        assert " " not in _blob(message)
+
+    def test_explicit_deny_beats_allow(self, demo: Sandbox) -> None:
+        """An explicit Deny wins over an Allow of the same action, and the message says so."""
+        demo.set_policy(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
+                    {"Sid": "No", "Effect": "Deny", "Action": "ec2:Terminate*", "Resource": "*"},
+                ]
+            }
+        )
+        ec2 = _client(demo, "ec2")
+        code, status, message = _error(
+            ec2.terminate_instances, DryRun=True, InstanceIds=["i-00000000000000000"]
+        )
+        assert (code, status) == ("UnauthorizedOperation", 403)
+        assert (
+            "ec2:TerminateInstances with an explicit deny in an identity-based policy." in message
+        )
+        assert _error(ec2.stop_instances, DryRun=True, InstanceIds=["i-00000000000000000"])[0] == (
+            "DryRunOperation"
+        )
+
+    def test_not_action_allows_everything_but_the_listed(self, demo: Sandbox) -> None:
+        """NotAction grants every action except the ones it lists."""
+        demo.set_policy(
+            {"Statement": [{"Effect": "Allow", "NotAction": "ec2:Run*", "Resource": "*"}]}
+        )
+        ec2 = _client(demo, "ec2")
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+        assert _error(ec2.run_instances, DryRun=True, **RUN)[0] == "UnauthorizedOperation"
+
+    def test_region_condition(self, demo: Sandbox) -> None:
+        """DEMO_POLICY's writes hold in us-east-1 only: the same call is denied in eu-west-1."""
+        east = _client(demo, "ec2", region="us-east-1")
+        west = _client(demo, "ec2", region="eu-west-1")
+        assert _error(east.run_instances, DryRun=True, **RUN)[:2] == ("DryRunOperation", 412)
+        assert _error(west.run_instances, DryRun=True, **RUN)[:2] == ("UnauthorizedOperation", 403)
+        assert _error(west.describe_instances, DryRun=True)[0] == "DryRunOperation"
+
+    def test_policy_change_applies_to_the_next_request(self, demo: Sandbox) -> None:
+        """The sandbox reads the caller's policies from moto's IAM on every request."""
+        ec2 = _client(demo, "ec2")
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+        demo.set_policy(EMPTY)
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "UnauthorizedOperation"
+
+    def test_group_and_managed_policies_count(self, demo: Sandbox) -> None:
+        """Policies attached to the user, or to its group, grant too (created through IAM)."""
+        demo.set_policy(EMPTY)
+        iam = demo.admin_session().client("iam", endpoint_url=demo.endpoint_url)
+        document = json.dumps(
+            {
+                "Version": V,
+                "Statement": [{"Effect": "Allow", "Action": "ec2:CreateVpc", "Resource": "*"}],
+            }
+        )
+        arn = iam.create_policy(PolicyName="vpcs", PolicyDocument=document)["Policy"]["Arn"]
+        iam.create_group(GroupName="builders")
+        iam.put_group_policy(
+            GroupName="builders",
+            PolicyName="subnets",
+            PolicyDocument=document.replace("CreateVpc", "CreateSubnet"),
+        )
+        ec2 = _client(demo, "ec2")
+        assert _error(ec2.create_vpc, DryRun=True, CidrBlock="10.0.0.0/16")[0] == (
+            "UnauthorizedOperation"
+        )
+        iam.attach_user_policy(UserName=demo.user_name, PolicyArn=arn)
+        iam.add_user_to_group(GroupName="builders", UserName=demo.user_name)
+        try:
+            assert _error(ec2.create_vpc, DryRun=True, CidrBlock="10.0.0.0/16")[0] == (
+                "DryRunOperation"
+            )
+            subnet = {"VpcId": "vpc-00000000000000000", "CidrBlock": "10.0.0.0/24"}
+            assert _error(ec2.create_subnet, DryRun=True, **subnet)[0] == "DryRunOperation"
+        finally:
+            iam.detach_user_policy(UserName=demo.user_name, PolicyArn=arn)
+            iam.remove_user_from_group(GroupName="builders", UserName=demo.user_name)
+
+    def test_dry_run_never_reaches_moto(self, demo: Sandbox) -> None:
+        """CreateVpc, which moto would execute despite DryRun, creates nothing."""
+        demo.set_policy(ALLOW_ALL)
+        admin = demo.admin_session().client("ec2", endpoint_url=demo.endpoint_url)
+        count = len(admin.describe_vpcs()["Vpcs"])
+        code, _, _ = _error(_client(demo, "ec2").create_vpc, DryRun=True, CidrBlock="10.1.0.0/16")
+        assert code == "DryRunOperation"
+        assert len(admin.describe_vpcs()["Vpcs"]) == count
+
+
+UNRECOGNIZED = ("UnrecognizedClientException", 400)
+INVALID_TOKEN = ("InvalidClientTokenId", 403)
+
+
+class TestAuthentication:
+    @pytest.mark.parametrize(
+        ("service", "call", "params", "expected"),
+        [
+            ("ec2", "describe_vpcs", {}, ("AuthFailure", 401)),
+            ("kms", "encrypt", {"KeyId": PLACEHOLDER_KEY, "Plaintext": b"x"}, UNRECOGNIZED),
+            ("sts", "decode_authorization_message", {"EncodedMessage": "x"}, INVALID_TOKEN),
+        ],
+    )
+    def test_unknown_access_key(
+        self,
+        sandbox: Sandbox,
+        service: str,
+        call: str,
+        params: dict[str, Any],
+        expected: tuple[str, int],
+    ) -> None:
+        """An access key the sandbox never issued fails authentication, in each protocol."""
+        stranger = boto3.Session(
+            aws_access_key_id="AKIAAWSPROBEUNKNOWN0",
+            aws_secret_access_key="x" * 40,
+            region_name="us-east-1",
+        )
+        client = _client(sandbox, service, session=stranger)
+        if service != "sts":
+            params = {**params, "DryRun": True}
+        code, status, _ = _error(getattr(client, call), **params)
+        assert (code, status) == expected
+
+    @pytest.mark.parametrize(
+        ("service", "expected"),
+        [("ec2", ("AuthFailure", 401)), ("kms", ("InvalidSignatureException", 400))],
+    )
+    def test_wrong_secret(self, sandbox: Sandbox, service: str, expected: tuple[str, int]) -> None:
+        """A known key with the wrong secret fails the SigV4 signature check."""
+        forger = boto3.Session(
+            aws_access_key_id=sandbox.access_key_id,
+            aws_secret_access_key="y" * 40,
+            region_name="us-east-1",
+        )
+        client = _client(sandbox, service, session=forger)
+        if service == "ec2":
+            answer = _error(client.describe_vpcs, DryRun=True)
+        else:
+            answer = _error(client.encrypt, KeyId=PLACEHOLDER_KEY, Plaintext=b"x", DryRun=True)
+        assert answer[:2] == expected
+
+
+class TestKms:
+    def test_allowed_and_denied(self, demo: Sandbox) -> None:
+        """KMS answers in JSON: DryRunOperationException 400, or AccessDeniedException 400."""
+        kms = _client(demo, "kms")
+        code, status, message = _error(
+            kms.encrypt, DryRun=True, KeyId=PLACEHOLDER_KEY, Plaintext=b"x"
+        )
+        assert (code, status) == ("DryRunOperationException", 400)
+        assert message == "The request was rejected because the DryRun parameter was specified."
+        code, status, message = _error(
+            kms.sign,
+            DryRun=True,
+            KeyId=PLACEHOLDER_KEY,
+            Message=b"x",
+            SigningAlgorithm="RSASSA_PSS_SHA_256",
+        )
+        assert (code, status) == ("AccessDeniedException", 400)
+        assert message == (
+            f"User: {demo.user_arn} is not authorized to perform: kms:Sign on resource: "
+            f"arn:aws:kms:us-east-1:123456789012:key/{PLACEHOLDER_KEY} because no "
+            "identity-based policy allows the kms:Sign action"
+        )
+        assert "Encoded authorization failure message" not in message
+
+    def test_dependent_action_is_checked(self, demo: Sandbox) -> None:
+        """ReEncrypt needs kms:ReEncryptFrom and kms:ReEncryptTo: the denial names the missing."""
+        demo.set_policy(
+            {"Statement": [{"Effect": "Allow", "Action": "kms:ReEncryptFrom", "Resource": "*"}]}
+        )
+        entry = next(e for e in PROBED if e.action == "kms:ReEncryptFrom")
+        kms = _client(demo, "kms")
+        code, _, message = _error(kms.re_encrypt, **entry.probe_params())
+        assert code == "AccessDeniedException"
+        assert "kms:ReEncryptTo" in message
+
+
+class TestDecodeAuthorizationMessage:
+    def _decode(self, sandbox: Sandbox, message: str) -> dict[str, Any]:
+        sts = _client(sandbox, "sts")
+        decoded = sts.decode_authorization_message(EncodedMessage=_blob(message))
+        result: dict[str, Any] = json.loads(decoded["DecodedMessage"])
+        return result
+
+    def test_explicit_deny_shape(self, demo: Sandbox) -> None:
+        """An explicit deny decodes to REFERENCE §3's shape with the deny statement matched."""
+        message = _error(
+            _client(demo, "ec2").terminate_instances,
+            DryRun=True,
+            InstanceIds=["i-00000000000000000"],
+        )[2]
+        decoded = self._decode(demo, message)
+        assert decoded["allowed"] is False
+        assert decoded["explicitDeny"] is True
+        (statement,) = decoded["matchedStatements"]["items"]
+        assert statement["statementId"] == "NeverDestroy"
+        assert statement["effect"] == "DENY"
+        assert {"value": "ec2:TerminateInstances"} in statement["actions"]["items"]
+        assert statement["resources"] == {"items": [{"value": "*"}]}
+        for key in ("principals", "principalGroups", "conditions"):
+            assert "items" in statement[key]
+        assert decoded["failures"] == {"items": []}
+        context = decoded["context"]
+        assert context["principal"]["arn"] == demo.user_arn
+        assert context["principal"]["id"]
+        assert context["action"] == "TerminateInstances"  # EC2's own action: unprefixed
+        assert context["resource"] == "*"
+        keys = {item["key"]: item["values"]["items"] for item in context["conditions"]["items"]}
+        assert keys["aws:Region"] == [{"value": "us-east-1"}]
+        assert keys["aws:RequestedRegion"] == [{"value": "us-east-1"}]
+        assert keys["ec2:Region"] == [{"value": "us-east-1"}]
+
+    def test_implicit_deny_shape(self, demo: Sandbox) -> None:
+        """No allowing statement decodes to explicitDeny false and no matched statements."""
+        message = _error(
+            _client(demo, "ec2", region="eu-west-1").run_instances, DryRun=True, **RUN
+        )[2]
+        decoded = self._decode(demo, message)
+        assert (decoded["allowed"], decoded["explicitDeny"]) == (False, False)
+        assert decoded["matchedStatements"] == {"items": []}
+        assert decoded["context"]["action"] == "RunInstances"
+        keys = {i["key"]: i["values"]["items"] for i in decoded["context"]["conditions"]["items"]}
+        assert keys["aws:RequestedRegion"] == [{"value": "eu-west-1"}]
+
+    def test_decode_needs_its_permission(self, demo: Sandbox) -> None:
+        """Without sts:DecodeAuthorizationMessage, decoding is denied with STS's AccessDenied."""
+        message = _error(_client(demo, "ec2").create_vpc, DryRun=True, CidrBlock="10.0.0.0/16")[2]
+        demo.set_policy({"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]})
+        sts = _client(demo, "sts")
+        code, status, text = _error(sts.decode_authorization_message, EncodedMessage=_blob(message))
+        assert (code, status) == ("AccessDenied", 403)
+        assert (
+            f"User: {demo.user_arn} is not authorized to perform: sts:DecodeAuthorizationMessage"
+            in text
+        )
+
+    @pytest.mark.parametrize("garbage", ["garbage", "not base64!", "line\nbreak", "A" * 200])
+    def test_garbage_is_invalid(self, demo: Sandbox, garbage: str) -> None:
+        """Anything the sandbox did not issue is InvalidAuthorizationMessageException, 400."""
+        sts = _client(demo, "sts")
+        code, status, _ = _error(sts.decode_authorization_message, EncodedMessage=garbage)
+        assert (code, status) == ("InvalidAuthorizationMessageException", 400)
+
+    def test_tampered_message_is_invalid(self, demo: Sandbox) -> None:
+        """Changing one character of a real message makes it invalid."""
+        blob = _blob(
+            _error(_client(demo, "ec2").create_vpc, DryRun=True, CidrBlock="10.0.0.0/16")[2]
+        )
+        tampered = blob[:-3] + ("A" if blob[-3] != "A" else "B") + blob[-2:]
+        sts = _client(demo, "sts")
+        code, _, _ = _error(sts.decode_authorization_message, EncodedMessage=tampered)
+        assert code == "InvalidAuthorizationMessageException"
+
+
+class TestPassThrough:
+    def test_non_dry_run_calls_reach_moto_with_iam_enforced(self, demo: Sandbox) -> None:
+        """Calls without a dry-run flag go to moto, which enforces IAM (with its own codes)."""
+        sts = demo.session().client("sts", endpoint_url=demo.endpoint_url)
+        assert sts.get_caller_identity()["Arn"] == demo.user_arn
+        admin = demo.admin_session().client("ec2", endpoint_url=demo.endpoint_url)
+        vpc = admin.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+        user = demo.session().client("ec2", endpoint_url=demo.endpoint_url, config=NO_RETRIES)
+        assert vpc in [v["VpcId"] for v in user.describe_vpcs()["Vpcs"]]
+        with pytest.raises(ClientError) as caught:
+            user.create_vpc(CidrBlock="10.3.0.0/16")
+        assert caught.value.response["Error"]["Code"] in MOTO_SPELLINGS
+        recorded = demo.requests[-1]
+        assert (recorded.operation, recorded.answered_by, recorded.dry_run) == (
+            "CreateVpc",
+            "moto",
+            False,
+        )
+        assert not recorded.guarded
+
+    def test_exempt_operation_without_flag_reaches_moto(self, demo: Sandbox) -> None:
+        """ec2:DescribeRegions is guard-exempt: without DryRun it is moto's; with it, ours."""
+        ec2 = _client(demo, "ec2")
+        assert ec2.describe_regions()["Regions"]
+        plain = demo.requests[-1]
+        assert (plain.answered_by, plain.dry_run, plain.exempt, plain.guarded) == (
+            "moto",
+            False,
+            True,
+            True,
+        )
+        assert _error(ec2.describe_regions, DryRun=True)[0] == "DryRunOperation"
+        flagged = demo.requests[-1]
+        assert (flagged.answered_by, flagged.dry_run) == ("sandbox", True)
+
+    def test_assumed_role_is_evaluated_with_its_session_policy(self, demo: Sandbox) -> None:
+        """An assumed-role session is judged by its role's policies, narrowed by its session's."""
+        iam = demo.admin_session().client("iam", endpoint_url=demo.endpoint_url)
+        trust = {
+            "Version": V,
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        role = iam.create_role(RoleName="Prober", AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(
+            RoleName="Prober",
+            PolicyName="describe",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": V,
+                    "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}],
+                }
+            ),
+        )
+        admin_sts = demo.admin_session().client("sts", endpoint_url=demo.endpoint_url)
+        narrow = {
+            "Version": V,
+            "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}],
+        }
+        credentials = admin_sts.assume_role(
+            RoleArn=role["Role"]["Arn"], RoleSessionName="probe", Policy=json.dumps(narrow)
+        )["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name="us-east-1",
+        )
+        ec2 = _client(demo, "ec2", session=session)
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+        code, _, message = _error(ec2.describe_instances, DryRun=True)
+        assert code == "UnauthorizedOperation"
+        assert "arn:aws:sts::123456789012:assumed-role/Prober/probe" in message
+
+
+class TestWholeCatalog:
+    """Every probed operation of every service, through real clients."""
+
+    def _sweep(self, sandbox: Sandbox) -> list[tuple[CatalogEntry, str, int]]:
+        clients: dict[str, BaseClient] = {}
+        answers = []
+        for entry in PROBED:
+            if entry.service not in clients:
+                clients[entry.service] = _client(sandbox, entry.service)
+            call = getattr(clients[entry.service], entry.method)
+            code, status, _ = _error(call, **entry.probe_params())
+            answers.append((entry, code, status))
+        return answers
+
+    def test_allow_all_gives_every_success_code(self, sandbox: Sandbox) -> None:
+        """With Action "*", every probed entry answers its service's success code."""
+        sandbox.set_policy(ALLOW_ALL)
+        start = len(sandbox.requests)
+        answers = self._sweep(sandbox)
+        wrong = [(e.action, code) for e, code, _ in answers if code not in e.success_codes]
+        assert wrong == []
+        statuses = {(e.service, status) for e, _, status in answers}
+        assert ("ec2", 412) in statuses
+        assert ("kms", 400) in statuses
+        assert ("imagebuilder", 412) in statuses
+        recorded = sandbox.requests[start:]
+        assert len(recorded) == len(PROBED)
+        assert all(r.dry_run and r.answered_by == "sandbox" for r in recorded)
+        assert {(r.service, r.operation) for r in recorded} == {
+            (e.service, e.operation) for e in PROBED
+        }
+
+    def test_empty_policy_gives_every_denial_code(self, sandbox: Sandbox) -> None:
+        """With no policy, every probed entry answers one of its AWS denial codes."""
+        sandbox.set_policy(EMPTY)
+        answers = self._sweep(sandbox)
+        wrong = [
+            (e.action, code)
+            for e, code, _ in answers
+            if code not in e.denial_codes or code in MOTO_SPELLINGS
+        ]
+        assert wrong == []
+        statuses = {(e.service, s) for e, _, s in answers}
+        assert statuses >= {("ec2", 403), ("kms", 400), ("imagebuilder", 403)}
+
+    def test_concurrent_clients(self, sandbox: Sandbox) -> None:
+        """Eight threads probing at once each get the right verdict for every call."""
+        sandbox.set_policy(DEMO_POLICY)
+        entries = [e for e in PROBED if e.service == "ec2"][:40]
+        expected = {
+            e.operation: "DryRunOperation" if e.action.startswith("ec2:Describe") else None
+            for e in entries
+        }
+        failures: list[str] = []
+
+        def probe() -> None:
+            ec2 = _client(sandbox, "ec2")
+            for entry in entries:
+                code = _error(getattr(ec2, entry.method), **entry.probe_params())[0]
+                wanted = expected[entry.operation]
+                if code not in entry.success_codes | entry.denial_codes or (
+                    wanted is not None and code != wanted
+                ):
+                    failures.append(f"{entry.operation}: {code}")
+
+        threads = [threading.Thread(target=probe) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+
+
+class _CborLoader(botocore.loaders.Loader):  # type: ignore[misc]
+    """Loads appstream with smithy-rpc-v2-cbor as its only protocol."""
+
+    def load_service_model(self, service_name: str, type_name: str, api_version: Any = None) -> Any:
+        model = super().load_service_model(service_name, type_name, api_version)
+        if service_name == "appstream" and type_name == "service-2":
+            model = {
+                **model,
+                "metadata": {**model["metadata"], "protocols": ["smithy-rpc-v2-cbor"]},
+            }
+        return model
+
+
+def test_cbor_requests_are_answered_in_cbor(sandbox: Sandbox) -> None:
+    """A client that speaks smithy-rpc-v2-cbor gets its dry-run verdicts in CBOR."""
+    sandbox.set_policy(
+        {"Statement": [{"Effect": "Allow", "Action": "appstream:*", "Resource": "*"}]}
+    )
+    core = botocore.session.Session()
+    core.register_component("data_loader", _CborLoader())
+    session = boto3.Session(
+        aws_access_key_id=sandbox.access_key_id,
+        aws_secret_access_key=sandbox.secret_access_key,
+        region_name="us-east-1",
+        botocore_session=core,
+    )
+    client = _client(sandbox, "appstream", session=session)
+    assert client.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor"
+    entry = next(e for e in PROBED if e.service == "appstream")
+    code, status, _ = _error(getattr(client, entry.method), **entry.probe_params())
+    assert (code, status) == ("DryRunOperationException", 412)
+    sandbox.set_policy(EMPTY)
+    assert _error(getattr(client, entry.method), **entry.probe_params())[0] in entry.denial_codes
+
+
+# -- policies ----------------------------------------------------------------------------
+
+
+def test_demo_policy_validates() -> None:
+    """DEMO_POLICY is a valid identity policy with a Sid on every statement."""
+    document = validate_policy(DEMO_POLICY)
+    assert document == DEMO_POLICY
+    assert document is not DEMO_POLICY
+    assert all(s["Sid"] for s in document["Statement"])
+    assert any(s["Effect"] == "Deny" for s in document["Statement"])
+
+
+def _statement(**fields: Any) -> dict[str, Any]:
+    return {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", **fields}]}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (None, "not found"),
+        (
+            "{",
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+        ),
+        ('{"Statement": [], "Statement": []}', "repeats the key 'Statement'"),
+        ("[]", "must be a JSON object"),
+        ('"policy"', "is a string"),
+        ("{}", "has no 'Statement'"),
+        ('{"Statement": 3}', "'Statement' must be an object or a list"),
+        ('{"Version": "2020-01-01", "Statement": []}', "Version '2020-01-01'"),
+        ('{"Statment": []}', "unknown top-level key 'Statment'"),
+        (json.dumps(_statement(Effect="allow")), 'Effect must be "Allow" or "Deny"'),
+        (json.dumps(_statement(Effect=None)), "not null"),
+        (json.dumps(_statement(NotAction="s3:*")), "both Action and NotAction"),
+        (
+            json.dumps({"Statement": [{"Effect": "Allow", "Resource": "*"}]}),
+            "needs Action or NotAction",
+        ),
+        (
+            json.dumps({"Statement": [{"Effect": "Allow", "Action": "*"}]}),
+            "needs Resource or NotResource",
+        ),
+        (
+            json.dumps(_statement(Action="RunInstances")),
+            "no service prefix; write it like 'ec2:RunInstances'",
+        ),
+        (json.dumps(_statement(Action=[])), "non-empty list"),
+        (json.dumps(_statement(Resource="bucket")), "must be an ARN"),
+        (json.dumps(_statement(Principal="*")), "must not have"),
+        (json.dumps(_statement(Sid="has space")), "letters and digits"),
+        (
+            json.dumps(_statement(Condition={"StringEqual": {"aws:RequestedRegion": "x"}})),
+            "unknown condition operator 'StringEqual'",
+        ),
+        (
+            json.dumps(_statement(Condition={"StringEquals": {"RequestedRegion": "x"}})),
+            "must look like",
+        ),
+        (
+            json.dumps(_statement(Condition={"StringEquals": {"aws:RequestedRegion": {}}})),
+            "needs a string",
+        ),
+        (json.dumps(_statement(Foo=1)), "unknown key 'Foo'"),
+        (
+            json.dumps({"Statement": [{"Sid": "A", **_statement()["Statement"][0]}] * 2}),
+            "used twice",
+        ),
+    ],
+)
+def test_load_policy_errors_are_one_line(tmp_path: Path, text: str | None, problem: str) -> None:
+    """Every bad policy file fails with one line that names the file and the problem."""
+    path = tmp_path / "policy.json"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(SandboxError) as caught:
+        load_policy(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert problem in message
+
+
+def test_load_policy_directory_and_encoding(tmp_path: Path) -> None:
+    """A directory and a non-UTF-8 file are named as such."""
+    with pytest.raises(SandboxError, match="is a directory"):
+        load_policy(tmp_path)
+    path = tmp_path / "latin1.json"
+    path.write_bytes(b'{"Sid": "\xe9"}')
+    with pytest.raises(SandboxError, match="not UTF-8"):
+        load_policy(path)
+
+
+def test_load_policy_accepts_single_statement_object(tmp_path: Path) -> None:
+    """A Statement may be one object, and Action/Resource plain strings."""
+    path = tmp_path / "one.json"
+    document = {"Statement": {"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert load_policy(str(path)) == document
+
+
+# -- the evaluator ------------------------------------------------------------------------
+
+USER_CONTEXT = {
+    "aws:RequestedRegion": "us-east-1",
+    "aws:PrincipalArn": "arn:aws:iam::123456789012:user/alice",
+    "aws:PrincipalAccount": "123456789012",
+    "aws:username": "alice",
+    "ec2:Region": "us-east-1",
+}
+
+
+def _allows(statement: dict[str, Any], action: str = "ec2:RunInstances") -> bool:
+    document = {"Statement": [{"Effect": "Allow", "Resource": "*", **statement}]}
+    return evaluate([document], action, USER_CONTEXT).allowed
+
+
+@pytest.mark.parametrize(
+    ("statement", "action", "allowed"),
+    [
+        ({"Action": "ec2:RunInstances"}, "ec2:RunInstances", True),
+        ({"Action": "EC2:runinstances"}, "ec2:RunInstances", True),  # case-insensitive
+        ({"Action": "ec2:Run*"}, "ec2:RunInstances", True),
+        ({"Action": "ec2:R?nInstances"}, "ec2:RunInstances", True),
+        ({"Action": "ec2:Describe*"}, "ec2:RunInstances", False),
+        ({"Action": "*"}, "kms:Decrypt", True),
+        ({"Action": ["s3:*", "kms:*"]}, "kms:Decrypt", True),
+        ({"Action": "ec2:Run"}, "ec2:RunInstances", False),  # no implicit prefix match
+        ({"NotAction": "ec2:*"}, "kms:Decrypt", True),
+        ({"NotAction": ["ec2:*"]}, "ec2:RunInstances", False),
+        ({"Action": "*", "Resource": "arn:aws:ec2:*:*:instance/*"}, "ec2:RunInstances", True),
+        ({"Action": "*", "NotResource": "arn:aws:s3:::b"}, "ec2:RunInstances", True),
+        ({"Action": "*", "NotResource": "*"}, "ec2:RunInstances", False),
+    ],
+)
+def test_evaluate_actions_and_resources(
+    statement: dict[str, Any], action: str, allowed: bool
+) -> None:
+    """Action/NotAction match case-insensitively with * and ?; the resource is a wildcard."""
+    assert _allows(statement, action) is allowed
+
+
+@pytest.mark.parametrize(
+    ("condition", "allowed"),
+    [
+        ({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}, True),
+        ({"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}}, True),
+        ({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}, False),
+        ({"StringEquals": {"AWS:REQUESTEDREGION": "us-east-1"}}, True),  # keys ignore case
+        ({"StringEquals": {"aws:RequestedRegion": "US-EAST-1"}}, False),  # values do not
+        ({"StringEqualsIgnoreCase": {"aws:RequestedRegion": "US-EAST-1"}}, True),
+        ({"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}, True),
+        ({"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}, False),
+        ({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/al*"}}, True),
+        ({"StringLike": {"aws:username": "b*"}}, False),
+        ({"StringNotLike": {"aws:username": "b*"}}, True),
+        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/*"}}, True),
+        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*"}}, False),  # segments, not a glob
+        ({"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:username": "alice"}}, True),
+        ({"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:username": "bob"}}, False),
+        ({"StringEquals": {"ec2:Region": "us-east-1"}}, True),
+        # a modelled key that is absent: positive false, negated true, IfExists true
+        ({"StringEquals": {"aws:userid": "x"}}, False),
+        ({"StringNotEquals": {"aws:userid": "x"}}, True),
+        ({"StringEqualsIfExists": {"aws:userid": "x"}}, True),
+        ({"StringEqualsIfExists": {"aws:username": "bob"}}, False),
+        ({"ForAnyValue:StringEquals": {"aws:userid": "x"}}, False),
+        ({"ForAllValues:StringEquals": {"aws:userid": "x"}}, True),
+        ({"ForAnyValue:StringLike": {"aws:RequestedRegion": ["eu-*", "us-*"]}}, True),
+        ({"ForAllValues:StringLike": {"aws:RequestedRegion": ["eu-*"]}}, False),
+        ({"Null": {"aws:userid": "true"}}, True),
+        ({"Null": {"aws:username": "true"}}, False),
+        # keys and operators the sandbox does not model are never satisfied
+        ({"StringEquals": {"aws:SourceIp": "10.0.0.1"}}, False),
+        ({"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}, False),
+        ({"NumericLessThan": {"aws:EpochTime": "1"}}, False),
+    ],
+)
+def test_evaluate_conditions(condition: dict[str, Any], allowed: bool) -> None:
+    """Condition operators over the sandbox's request context follow IAM's rules."""
+    assert _allows({"Action": "*", "Condition": condition}) is allowed
+
+
+def test_evaluate_explicit_deny_wins_and_reports_statements() -> None:
+    """Deny beats Allow across documents; matched holds the deciding statements."""
+    allow = {"Statement": {"Sid": "A", "Effect": "Allow", "Action": "*", "Resource": "*"}}
+    deny = {"Statement": [{"Sid": "D", "Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]}
+    decision = evaluate([allow, deny], "ec2:RunInstances")
+    assert (decision.allowed, decision.explicit_deny) == (False, True)
+    assert [s["Sid"] for s in decision.matched] == ["D"]
+    decision = evaluate([allow, deny], "kms:Decrypt")
+    assert (decision.allowed, [s["Sid"] for s in decision.matched]) == (True, ["A"])
+    assert evaluate([], "kms:Decrypt") == evaluate([{"Statement": []}], "kms:Decrypt")
+    assert not evaluate([], "kms:Decrypt").allowed
+
+
+def test_evaluate_deny_with_unsatisfied_condition_does_not_apply() -> None:
+    """A Deny whose condition fails denies nothing (unlike moto, which denies)."""
+    document = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}},
+            },
+        ]
+    }
+    assert evaluate([document], "ec2:RunInstances", USER_CONTEXT).allowed
+    west = {**USER_CONTEXT, "aws:RequestedRegion": "eu-west-1"}
+    assert evaluate([document], "ec2:RunInstances", west).explicit_deny
+
+
+def test_evaluate_ignores_malformed_statements() -> None:
+    """Statements without a valid Effect, Action or Resource never apply."""
+    documents: list[dict[str, Any]] = [
+        {"Statement": [{"Effect": "allow", "Action": "*", "Resource": "*"}]},
+        {"Statement": [{"Effect": "Allow", "Action": 3, "Resource": "*"}]},
+        {"Statement": [{"Effect": "Allow", "Action": "*"}]},
+        {"Statement": "nonsense"},
+        {},
+    ]
+    assert not evaluate(documents, "ec2:RunInstances").allowed
