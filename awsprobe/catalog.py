@@ -63,7 +63,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_INDEX_FORMAT = 1
+_INDEX_FORMAT = 2
 _VERB = re.compile(r"[A-Z][a-z0-9]*")
 
 

@@ -106,6 +106,26 @@ def _aws(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="with --sandbox: the IAM policy (JSON) of the sandbox identity",
     )
+    who = parser.add_argument_group("identity options")
+    who.add_argument(
+        "--mfa-serial",
+        metavar="ARN",
+        help="MFA device: probe with an MFA session (GetSessionToken)",
+    )
+    who.add_argument(
+        "--mfa-code", metavar="CODE", help="the 6-digit MFA code (prompted for when interactive)"
+    )
+    who.add_argument(
+        "--duration-seconds", type=int, metavar="N", help="lifetime of the MFA or role session"
+    )
+    who.add_argument(
+        "--assume-role",
+        metavar="ARN",
+        action="append",
+        help="probe as this role (repeatable on matrix: one column per role)",
+    )
+    who.add_argument("--role-session-name", metavar="NAME", help="session name for --assume-role")
+    who.add_argument("--external-id", metavar="ID", help="external id for --assume-role")
 
 
 def _select(parser: argparse.ArgumentParser) -> None:
@@ -202,6 +222,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="compare with a saved matrix; exit 1 and print what changed on drift",
     )
     _aws(matrix)
+    matrix.add_argument(
+        "--profiles",
+        metavar="A,B,C",
+        help="probe several profiles side by side (one column per identity)",
+    )
     _common(matrix, FORMATS)
     matrix.set_defaults(handler=_cmd_matrix)
 
@@ -261,6 +286,39 @@ def _build_parser() -> argparse.ArgumentParser:
     _aws(decode)
     _common(decode, ("table", "json"))
     decode.set_defaults(handler=_cmd_decode)
+
+    whoami_cmd = _sub(
+        sub,
+        "whoami",
+        "who am I, from where, and is that wise?",
+        "Show the account, ARN, principal type, where the credentials come from, whether "
+        "they are temporary, and -- through the EC2 instance metadata service -- whether "
+        "this runs on an instance with a role, with one-line warnings for risky setups. "
+        "Access key ids are masked; secrets are never shown.",
+        ["awsprobe whoami", "awsprobe whoami --profile ci --output json"],
+    )
+    whoami_cmd.add_argument(
+        "--no-imds", action="store_true", help="do not ask the EC2 instance metadata service"
+    )
+    _aws(whoami_cmd)
+    _common(whoami_cmd, ("table", "json"))
+    whoami_cmd.set_defaults(handler=_cmd_whoami)
+
+    session_cmd = _sub(
+        sub,
+        "session",
+        "print temporary credentials (MFA session or assumed role) for the shell",
+        "Call sts:GetSessionToken with your MFA code (or sts:AssumeRole) and print "
+        "'export AWS_...' lines to eval in a POSIX shell, or --output json in the "
+        "credential_process format. THIS PRINTS A SECRET, on purpose, to stdout only.",
+        [
+            'eval "$(awsprobe session --mfa-serial arn:aws:iam::111122223333:mfa/me '
+            '--mfa-code 123456)"'
+        ],
+    )
+    _aws(session_cmd)
+    _common(session_cmd, ("table", "json"))
+    session_cmd.set_defaults(handler=_cmd_session)
     return parser
 
 
@@ -269,37 +327,94 @@ def _build_parser() -> argparse.ArgumentParser:
 
 @dataclass(frozen=True)
 class _Target:
-    session: Any
+    sessions: tuple[Any, ...]
     endpoint_url: str | None
     verify: bool | None
     region: str | None
+
+    @property
+    def session(self) -> Any:
+        return self.sessions[0]
 
 
 def _warn(message: str) -> None:
     print(f"awsprobe: warning: {message}", file=sys.stderr)
 
 
-def _session(args: argparse.Namespace) -> Any:
+def _session(args: argparse.Namespace, profile: str | None = None) -> Any:
     import boto3
     from botocore.exceptions import ProfileNotFound
 
+    name = profile if profile is not None else args.profile
     try:
-        return boto3.Session(profile_name=args.profile, region_name=args.region)
+        return boto3.Session(profile_name=name, region_name=args.region)
     except ProfileNotFound:
         raise UsageError(
-            f"profile {args.profile!r} is not in your AWS config files; "
-            f"create it with 'aws configure --profile {args.profile}' or pick another"
+            f"profile {name!r} is not in your AWS config files; "
+            f"create it with 'aws configure --profile {name}' or pick another"
         ) from None
+
+
+def _mfa_code(args: argparse.Namespace) -> str:
+    if args.mfa_code:
+        return str(args.mfa_code)
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"MFA code for {args.mfa_serial}: ").strip()
+    raise UsageError("--mfa-serial needs --mfa-code CODE (no terminal to prompt on)")
+
+
+def _identities(args: argparse.Namespace, base: list[Any], endpoint_url: str | None) -> list[Any]:
+    """Apply --mfa-serial, then --assume-role (one session per role), to the base sessions."""
+    from awsprobe.identity import assume_role_session, mfa_session
+
+    if args.mfa_code and not args.mfa_serial:
+        raise UsageError("--mfa-code needs --mfa-serial ARN (the MFA device)")
+    roles = list(args.assume_role or [])
+    if (args.role_session_name or args.external_id) and not roles:
+        raise UsageError("--role-session-name and --external-id need --assume-role ARN")
+    sessions = base
+    if args.mfa_serial:
+        code = _mfa_code(args)
+        sessions = [
+            mfa_session(
+                s,
+                serial=args.mfa_serial,
+                code=code,
+                duration_seconds=args.duration_seconds,
+                endpoint_url=endpoint_url,
+            )
+            for s in sessions
+        ]
+    if roles:
+        sessions = [
+            assume_role_session(
+                sessions[0],
+                role_arn=role,
+                session_name=args.role_session_name,
+                external_id=args.external_id,
+                duration_seconds=args.duration_seconds,
+                endpoint_url=endpoint_url,
+            )
+            for role in roles
+        ]
+    return sessions
 
 
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[_Target]:
-    """The session and endpoint to talk to: real AWS, or a sandbox started for this run."""
+    """The sessions and endpoint to talk to: real AWS, or a sandbox started for this run."""
     if args.policy and not args.sandbox:
         raise UsageError("--policy only applies to the sandbox: add --sandbox")
+    profiles = [p.strip() for p in (getattr(args, "profiles", None) or "").split(",") if p.strip()]
+    if profiles and args.profile:
+        raise UsageError("give either --profile or --profiles, not both")
     if args.sandbox:
-        if args.profile or args.endpoint_url:
-            raise UsageError("--sandbox brings its own identity and endpoint: drop --profile")
+        if args.profile or profiles or args.endpoint_url:
+            raise UsageError(
+                "--sandbox brings its own identity and endpoint: drop --profile/--endpoint-url"
+            )
         from awsprobe.errors import SandboxError
         from awsprobe.sandbox import Sandbox, load_policy
 
@@ -308,7 +423,8 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
         except SandboxError as exc:  # a bad policy file is bad input
             raise UsageError(str(exc)) from exc
         with Sandbox(policy, region=args.region or "us-east-1") as sandbox:
-            yield _Target(sandbox.session(), sandbox.endpoint_url, None, sandbox.region)
+            sessions = _identities(args, [sandbox.session()], sandbox.endpoint_url)
+            yield _Target(tuple(sessions), sandbox.endpoint_url, None, sandbox.region)
         return
     verify: bool | None = None
     if args.no_verify_ssl:
@@ -322,7 +438,9 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
             )
         if parts.scheme == "http" and not (parts.hostname or "").startswith(_LOOPBACK):
             _warn(f"{args.endpoint_url} is plain http: signed requests are sent in the clear")
-    yield _Target(_session(args), args.endpoint_url, verify, args.region)
+    base = [_session(args, p) for p in profiles] if profiles else [_session(args)]
+    sessions = _identities(args, base, args.endpoint_url)
+    yield _Target(tuple(sessions), args.endpoint_url, verify, args.region)
 
 
 def _check_save_path(path: str | None, flag: str = "--save") -> None:
@@ -405,7 +523,7 @@ def _probe(
         result = probe(
             catalog=catalog,
             regions=regions,
-            session=target.session,
+            sessions=target.sessions,
             workers=args.workers,
             endpoint_url=target.endpoint_url,
             verify=target.verify,
@@ -601,6 +719,42 @@ def _cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_whoami(args: argparse.Namespace, out: TextIO) -> int:
+    from awsprobe.identity import whoami
+
+    if args.assume_role and len(args.assume_role) > 1:
+        raise UsageError("whoami takes one --assume-role")
+    with _target(args) as target:
+        who = whoami(
+            target.session,
+            endpoint_url=target.endpoint_url,
+            region=target.region,
+            imds=not args.no_imds,
+        )
+    if args.output == "json":
+        out.write(json.dumps(who.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.write("\n".join(who.to_lines()) + "\n")
+    for warning in who.warnings:
+        _warn(warning.message)
+    return EXIT_OK
+
+
+def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
+    from awsprobe.identity import session_exports, session_json
+
+    if not args.mfa_serial and not args.assume_role:
+        raise UsageError("session needs --mfa-serial ARN (with --mfa-code) or --assume-role ARN")
+    if args.assume_role and len(args.assume_role) > 1:
+        raise UsageError("session takes one --assume-role")
+    with _target(args) as target:
+        if args.output == "json":
+            out.write(json.dumps(session_json(target.session), indent=2) + "\n")
+        else:
+            out.write("\n".join(session_exports(target.session)) + "\n")
+    return EXIT_OK
+
+
 # -- entry points ----------------------------------------------------------------------
 
 
@@ -608,8 +762,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never calls ``sys.exit``)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
-    if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    if not debug:
+        return _main(args_list, debug)
+    from awsprobe.identity import install_redaction
+
+    # --debug: the CLI (never the library) logs everything to stderr, secrets redacted
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    uninstall = install_redaction()
+    try:
+        return _main(args_list, debug)
+    finally:
+        uninstall()
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _main(args_list: list[str], debug: bool) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(args_list)

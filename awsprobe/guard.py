@@ -117,10 +117,19 @@ def guarded_client(
 
 
 def check_request(
-    model: ServiceModel, service: str, operation: str, request: AWSPreparedRequest
+    model: ServiceModel,
+    service: str,
+    operation: str,
+    request: AWSPreparedRequest,
+    *,
+    honour_exemptions: bool = True,
 ) -> None:
-    """Raise :class:`UnsafeRequestError` unless ``request`` carries its dry-run flag."""
-    if (service, operation) in EXEMPT_OPERATIONS:
+    """Raise :class:`UnsafeRequestError` unless ``request`` carries its dry-run flag.
+
+    With ``honour_exemptions=False`` the exempt operations are checked too (the
+    sandbox uses that to tell a dry run of ``DescribeRegions`` from a real call).
+    """
+    if honour_exemptions and (service, operation) in EXEMPT_OPERATIONS:
         return
     if operation not in model.operation_names:
         raise UnsafeRequestError(service, operation, "unknown operation")

@@ -283,7 +283,7 @@ class RedactSecrets(logging.Filter):
 
 
 #: The logger trees whose records :func:`install_redaction` redacts by default.
-REDACTED_LOGGERS: Final = ("botocore", "boto3", "urllib3", "awsprobe")
+REDACTED_LOGGERS: Final = ("botocore", "boto3", "urllib3", "awsprobe", "moto", "werkzeug")
 
 
 def install_redaction(logger_names: Iterable[str] = REDACTED_LOGGERS) -> Callable[[], None]:

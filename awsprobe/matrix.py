@@ -51,22 +51,40 @@ class Identity:
     account: str
     user_id: str
     credential_source: str | None = None
+    #: ``awsprobe whoami``'s JSON for this identity, when it was asked (never secrets).
+    details: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """A short name: the user or role name (``ci``, ``Deploy``), else the ARN."""
+        resource = self.arn.split(":", 5)[-1]
+        parts = resource.split("/")
+        if parts[0] == "assumed-role" and len(parts) >= 2:
+            return parts[1]
+        return parts[-1] if len(parts) > 1 else resource
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "arn": self.arn,
             "account": self.account,
             "user_id": self.user_id,
             "credential_source": self.credential_source,
         }
+        if self.details is not None:
+            data["whoami"] = dict(self.details)
+        return data
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Identity:
+        details = raw.get("whoami")
+        if details is not None and not isinstance(details, dict):
+            raise SchemaError("'whoami' must be an object")
         return cls(
             arn=_str(raw, "arn"),
             account=_str(raw, "account"),
             user_id=_str(raw, "user_id"),
             credential_source=_opt_str(raw, "credential_source"),
+            details=details,
         )
 
 
@@ -180,6 +198,30 @@ class Matrix:
     warnings: tuple[str, ...] = ()
     awsprobe_version: str = __version__
     botocore_version: str = botocore.__version__
+    #: Every identity probed, when there were several (``identity`` is the first).
+    identities: tuple[Identity, ...] = ()
+
+    @property
+    def all_identities(self) -> tuple[Identity, ...]:
+        """The identities probed, in order (at least ``identity``)."""
+        return self.identities or (self.identity,)
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """(identity ARN, region) for every column of the matrix, in display order."""
+        return tuple((i.arn, r) for i in self.all_identities for r in self.regions)
+
+    def column_label(self, identity_arn: str, region: str) -> str:
+        """A column header: the region, the identity's short name, or both."""
+        several = len(self.all_identities) > 1
+        if not several:
+            return region
+        names = [i.label for i in self.all_identities]
+        by_arn = {
+            i.arn: i.label if names.count(i.label) == 1 else i.arn for i in self.all_identities
+        }
+        name = by_arn.get(identity_arn, identity_arn)
+        return name if len(self.regions) == 1 else f"{name} {region}"
 
     def __iter__(self) -> Iterator[ProbeResult]:
         return iter(self.results)
@@ -198,21 +240,42 @@ class Matrix:
         """The probed actions in first-seen order."""
         return tuple(dict.fromkeys(r.action for r in self.results))
 
-    def get(self, action: str, region: str | None = None) -> ProbeResult:
-        """The result for ``action`` (case-insensitive) in ``region`` (default: the first)."""
+    def get(
+        self, action: str, region: str | None = None, identity: str | None = None
+    ) -> ProbeResult:
+        """The result for ``action`` (case-insensitive) in ``region`` (default: the first),
+        for ``identity`` (an ARN or short name; default: the first identity)."""
         wanted = action.lower()
         where = region or (self.regions[0] if self.regions else None)
+        who = self._identity_arn(identity)
         for result in self.results:
-            if result.action.lower() == wanted and (where is None or result.region == where):
+            if (
+                result.action.lower() == wanted
+                and (where is None or result.region == where)
+                and (who is None or not result.identity or result.identity == who)
+            ):
                 return result
         raise NoMatchError(
             f"the matrix has no result for {action} in {where}; "
             f"it covers {len(self.actions)} actions in {', '.join(self.regions) or 'no region'}"
         )
 
-    def outcome(self, action: str, region: str | None = None) -> Outcome:
-        """Shorthand for ``get(action, region).outcome``."""
-        return self.get(action, region).outcome
+    def _identity_arn(self, identity: str | None) -> str | None:
+        if identity is None:
+            return self.all_identities[0].arn
+        for known in self.all_identities:
+            if identity in (known.arn, known.label):
+                return known.arn
+        raise NoMatchError(
+            f"the matrix has no identity {identity!r}; it holds "
+            f"{', '.join(i.label for i in self.all_identities)}"
+        )
+
+    def outcome(
+        self, action: str, region: str | None = None, identity: str | None = None
+    ) -> Outcome:
+        """Shorthand for ``get(action, region, identity).outcome``."""
+        return self.get(action, region, identity).outcome
 
     def select(self, outcomes: Iterable[Outcome | str]) -> tuple[ProbeResult, ...]:
         """The results whose outcome is one of ``outcomes``."""
@@ -230,6 +293,7 @@ class Matrix:
         return {
             "schema": SCHEMA,
             "identity": self.identity.to_json(),
+            "identities": [i.to_json() for i in self.all_identities],
             "regions": list(self.regions),
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -290,6 +354,12 @@ class Matrix:
         warnings = raw.get("warnings", [])
         if not isinstance(warnings, list):
             raise SchemaError("'warnings' must be a list")
+        identities_raw = raw.get("identities", [])
+        if not isinstance(identities_raw, list) or not all(
+            isinstance(i, dict) for i in identities_raw
+        ):
+            raise SchemaError("'identities' must be a list of objects")
+        identities = tuple(Identity.from_json(i) for i in identities_raw)
         return cls(
             identity=Identity.from_json(identity),
             regions=tuple(regions),
@@ -300,6 +370,7 @@ class Matrix:
             warnings=tuple(str(w) for w in warnings),
             awsprobe_version=str(raw.get("awsprobe_version", "")),
             botocore_version=str(raw.get("botocore_version", "")),
+            identities=identities if len(identities) > 1 else (),
         )
 
     @classmethod

@@ -28,6 +28,7 @@ __all__ = [
     "SYMBOLS",
     "GridRow",
     "Row",
+    "column_labels",
     "grid_rows",
     "render",
     "render_csv",
@@ -68,19 +69,21 @@ _RESET: Final = "\033[0m"
 
 @dataclass(frozen=True)
 class Row:
-    """One action's results across the matrix's regions."""
+    """One action's results across the matrix's columns (regions, or identities x regions)."""
 
     service: str
     access_level: str
     action: str
-    cells: tuple[ProbeResult | None, ...]  # one per region, in the matrix's order
+    cells: tuple[ProbeResult | None, ...]  # one per column, in ``matrix.columns`` order
 
 
 def rows(matrix: Matrix) -> Iterator[Row]:
     """The matrix as rows, ordered by service, access level, then action."""
-    by_action: dict[str, dict[str, ProbeResult]] = {}
+    first_arn = matrix.all_identities[0].arn
+    by_action: dict[str, dict[tuple[str, str], ProbeResult]] = {}
     for result in matrix.results:
-        by_action.setdefault(result.action, {})[result.region] = result
+        key = (result.identity or first_arn, result.region)
+        by_action.setdefault(result.action, {})[key] = result
     ordered = sorted(
         by_action.items(),
         key=lambda item: (
@@ -95,8 +98,13 @@ def rows(matrix: Matrix) -> Iterator[Row]:
             service=first.service,
             access_level=first.access_level,
             action=action,
-            cells=tuple(cells.get(region) for region in matrix.regions),
+            cells=tuple(cells.get(column) for column in matrix.columns),
         )
+
+
+def column_labels(matrix: Matrix) -> list[str]:
+    """Headers for :attr:`Row.cells`."""
+    return [matrix.column_label(arn, region) for arn, region in matrix.columns]
 
 
 def _symbol(outcome: Outcome, *, unicode: bool, color: bool) -> str:
@@ -137,8 +145,9 @@ def render_table(
             }
         )
         table.append([row.service, row.access_level, row.action, *cells, ", ".join(codes)])
-    headers = ["service", "access", "action", *matrix.regions, "code"]
-    lines = [f"identity: {matrix.identity.arn}"]
+    headers = ["service", "access", "action", *column_labels(matrix), "code"]
+    who = ", ".join(i.arn for i in matrix.all_identities)
+    lines = [f"identit{'ies' if len(matrix.all_identities) > 1 else 'y'}: {who}"]
     if table:
         lines += ["", tabulate(table, headers=headers, tablefmt=tablefmt)]
     else:
@@ -344,7 +353,7 @@ def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
         for row in grid_rows(matrix)
     )
     wanted = set(only) if only else None
-    list_head = "".join(f"<th>{e(r)}</th>" for r in matrix.regions)
+    list_head = "".join(f"<th>{e(label)}</th>" for label in column_labels(matrix))
     list_body = ""
     for row in rows(matrix):
         if wanted is not None and not any(c is not None and c.outcome in wanted for c in row.cells):
@@ -371,7 +380,7 @@ def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
     finished = matrix.finished_at.isoformat() if matrix.finished_at else "(unfinished)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>awsprobe: {e(matrix.identity.arn)}</title>
+<title>awsprobe: {e(", ".join(i.label for i in matrix.all_identities))}</title>
 <style>
 body{{font-family:system-ui,sans-serif;margin:2em;color:#1f2328}}
 table{{border-collapse:collapse;margin:1em 0}}
@@ -384,8 +393,13 @@ td.mixed{{text-align:center;color:#57606a}}
 {style}
 </style></head><body>
 <h1>awsprobe permission matrix</h1>
-<p><b>Identity:</b> {e(matrix.identity.arn)} (account {e(matrix.identity.account)},
-credentials from {e(matrix.identity.credential_source or "unknown")})<br>
+<p><b>Identity:</b> {
+        "; ".join(
+            f"{e(i.arn)} (account {e(i.account)}, credentials from "
+            f"{e(i.credential_source or 'unknown')})"
+            for i in matrix.all_identities
+        )
+    }<br>
 <b>Regions:</b> {e(", ".join(matrix.regions))}<br>
 <b>Probed:</b> {e(matrix.started_at.isoformat())} to {e(finished)}
 with awsprobe {e(matrix.awsprobe_version)}, botocore {e(matrix.botocore_version)}</p>

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import random
@@ -60,6 +61,7 @@ __all__ = [
     "Runner",
     "caller_identity",
     "can",
+    "identify",
     "probe",
     "resolve_regions",
 ]
@@ -592,6 +594,14 @@ def _not_sent(task: _Task, canary: ProbeResult, identity: str) -> ProbeResult:
     )
 
 
+def identify(session: Any = None, *, endpoint_url: str | None = None) -> Identity:
+    """The caller identity with ``awsprobe whoami``'s details recorded (one STS call)."""
+    from awsprobe.identity import whoami
+
+    who = whoami(session, endpoint_url=endpoint_url)
+    return dataclasses.replace(who.identity(), details=who.to_json())
+
+
 def probe(
     actions: Iterable[str] | str | None = None,
     services: Iterable[str] | str | None = None,
@@ -599,6 +609,7 @@ def probe(
     session: Any = None,
     workers: int = DEFAULT_WORKERS,
     *,
+    sessions: Sequence[Any] | None = None,
     access_levels: Iterable[str] | str | None = None,
     endpoint_url: str | None = None,
     verify: bool | str | None = None,
@@ -612,28 +623,72 @@ def probe(
     ``actions`` are IAM action globs (``ec2:Describe*``), ``services``
     botocore service names, ``regions`` a list, a comma-separated string,
     ``"all"`` or ``None`` (the session's region). ``session`` is a boto3 or
-    botocore session (``None``: the default credential chain). Nothing is
-    ever sent without its dry-run flag.
+    botocore session (``None``: the default credential chain); ``sessions``
+    probes several identities side by side (one column each), sharing one
+    :class:`Pacer` so identities of one account stay within EC2's per-action
+    limits. Nothing is ever sent without its dry-run flag.
     """
     selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
-    core = _core_session(session)
+    cores = [_core_session(s) for s in (sessions if sessions else [session])]
+    first = cores[0]
     notes: list[str] = []
-    with Runner(
-        core,
-        workers=workers,
-        endpoint_url=endpoint_url,
-        verify=verify,
-        max_attempts=max_attempts,
-    ) as runner:
-        wants_all = isinstance(regions, str) and regions.strip().lower() == "all"
-        if not wants_all:  # bad region names fail before anything is sent
-            names = resolve_regions(regions, core, endpoint_url=endpoint_url, warnings=notes)
-        runner.identity  # noqa: B018 - fail on bad credentials before probing
-        if wants_all:
-            names = resolve_regions(regions, core, endpoint_url=endpoint_url, warnings=notes)
-        return runner.run(
-            list(selected), names, progress=progress, on_result=on_result, warnings=notes
-        )
+    wants_all = isinstance(regions, str) and regions.strip().lower() == "all"
+    names: tuple[str, ...] = ()
+    if not wants_all:  # bad region names fail before anything is sent
+        names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
+    identities = [identify(core, endpoint_url=endpoint_url) for core in cores]
+    if wants_all:
+        names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
+    pacer = Pacer()
+    done: list[Matrix] = []
+    total = len(cores) * len([e for e in selected if e.probe]) * len(names)
+
+    def overall(count: int, _: int) -> None:
+        if progress is not None:
+            progress(sum(len(m.results) for m in done) + count, total)
+
+    for core, identity in zip(cores, identities, strict=True):
+        with Runner(
+            core,
+            workers=workers,
+            endpoint_url=endpoint_url,
+            verify=verify,
+            max_attempts=max_attempts,
+            pacer=pacer,
+            identity=identity,
+        ) as runner:
+            try:
+                done.append(
+                    runner.run(
+                        list(selected),
+                        names,
+                        progress=overall if progress is not None else None,
+                        on_result=on_result,
+                        warnings=notes if not done else [],
+                    )
+                )
+            except ProbeInterrupted as interrupted:
+                done.append(interrupted.matrix)
+                raise ProbeInterrupted(_combine(done, identities)) from None
+    return _combine(done, identities)
+
+
+def _combine(matrices: Sequence[Matrix], identities: Sequence[Identity]) -> Matrix:
+    """One matrix from per-identity runs (identity = the first, identities = all)."""
+    if len(matrices) == 1 and len(identities) == 1:
+        return matrices[0]
+    first, last = matrices[0], matrices[-1]
+    warnings = tuple(dict.fromkeys(w for m in matrices for w in m.warnings))
+    return Matrix(
+        identity=identities[0],
+        regions=first.regions,
+        results=tuple(r for m in matrices for r in m.results),
+        started_at=first.started_at,
+        finished_at=last.finished_at,
+        complete=all(m.complete for m in matrices) and len(matrices) == len(identities),
+        warnings=warnings,
+        identities=tuple(identities),
+    )
 
 
 def can(

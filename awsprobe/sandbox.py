@@ -1664,14 +1664,10 @@ def _is_dry_run(route: _Route, request: _Incoming) -> bool:
     prepared = AWSPreparedRequest(
         request.method, request.url, dict(request.headers), request.body, False
     )
-    # check_request waves exempt operations through (ec2:DescribeRegions has a dry-run
-    # member too); the service name only keys that exemption and the error text, so an
-    # exempt operation is checked under a label the exemption list cannot contain.
-    label = route.service
-    if (route.service, route.operation) in EXEMPT_OPERATIONS:
-        label = f"{route.service} (sandbox flag check)"
     try:
-        check_request(route.model, label, route.operation, prepared)
+        check_request(
+            route.model, route.service, route.operation, prepared, honour_exemptions=False
+        )
     except UnsafeRequestError:
         return False
     return True
