@@ -36,7 +36,7 @@ import botocore.utils
 from botocore.model import OperationModel, ServiceModel
 
 from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
-from awsprobe.params import synthesize_params
+from awsprobe.params import placeholder_members, synthesize_params
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
     ACCESS_LEVEL_VERBS,
@@ -87,6 +87,8 @@ class CatalogEntry:
     reason: str | None
     also_requires: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    #: Top-level parameters that hold a placeholder id (``i-000…``): a real id decides more.
+    placeholders: tuple[str, ...] = ()
 
     @property
     def method(self) -> str:
@@ -112,6 +114,7 @@ class CatalogEntry:
             "success_codes": sorted(self.success_codes),
             "denial_codes": sorted(self.denial_codes),
             "params": _jsonable(self.params),
+            "placeholders": list(self.placeholders),
         }
 
 
@@ -293,7 +296,8 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
         probe=behaviour.probe,
         reason=behaviour.reason,
         also_requires=exception.also_requires if exception else (),
-        params=synthesize_params(svc.service, op_model, member),
+        params=(params := synthesize_params(svc.service, op_model, member)),
+        placeholders=placeholder_members(params),
     )
 
 

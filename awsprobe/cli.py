@@ -157,6 +157,27 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_WORKERS,
         help=f"concurrent probes (default: {DEFAULT_WORKERS})",
     )
+    group.add_argument(
+        "--decode",
+        action="store_true",
+        help="explain denials with sts:DecodeAuthorizationMessage (explicit deny, statement, "
+        "the action actually denied)",
+    )
+    group.add_argument(
+        "--resources",
+        metavar="FILE",
+        help="TOML of real ids (InstanceId = ['i-0abc...']) to probe instead of placeholders",
+    )
+    group.add_argument(
+        "--discover",
+        nargs="?",
+        type=int,
+        const=3,
+        default=0,
+        metavar="N",
+        help="find up to N (default 3) real ids per resource type with read-only Describe/List "
+        "calls, and probe those",
+    )
 
 
 def _sub(
@@ -514,10 +535,24 @@ def _unicode(out: TextIO) -> bool:
     return (getattr(out, "encoding", "") or "").lower().replace("-", "").startswith("utf")
 
 
+def _resources(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    if not args.resources:
+        return None
+    from awsprobe.discover import load_resources
+
+    return load_resources(args.resources)
+
+
 def _probe(
-    args: argparse.Namespace, target: _Target, catalog: Catalog, regions: Any
+    args: argparse.Namespace,
+    target: _Target,
+    catalog: Catalog,
+    regions: Any,
+    resources: dict[str, list[str]] | None = None,
 ) -> tuple[Matrix, bool]:
     """Run the probe with a progress bar; (matrix, interrupted)."""
+    if args.discover < 0:
+        raise UsageError(f"--discover takes a positive number, not {args.discover}")
     progress = _Progress(sys.stderr)
     try:
         result = probe(
@@ -528,6 +563,9 @@ def _probe(
             endpoint_url=target.endpoint_url,
             verify=target.verify,
             progress=progress,
+            decode=args.decode,
+            resources=resources,
+            discover=args.discover,
         )
     except ProbeInterrupted as interrupted:
         progress.close()
@@ -557,9 +595,10 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
     only = _outcomes(args.only)
     _check_save_path(args.save)
     baseline = Matrix.load(args.baseline) if args.baseline else None
+    resources = _resources(args)
     catalog = load_catalog(args.services, args.actions, args.access_level)
     with _target(args) as target:
-        matrix, interrupted = _probe(args, target, catalog, args.regions)
+        matrix, interrupted = _probe(args, target, catalog, args.regions, resources)
     if args.save:
         matrix.save(args.save)
     _report_warnings(matrix)
@@ -642,12 +681,13 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     _check_save_path(args.save)
     expectations = Expectations.load(args.expectations)
+    resources = _resources(args)
     with _target(args) as target:
         default = resolve_regions(args.regions, target.session, endpoint_url=target.endpoint_url)
         pairs = expectations.expand(default)
         regions = expectations.regions_needed(default)
         catalog = Catalog(dict.fromkeys(entry for _, entry, _ in pairs))
-        matrix, interrupted = _probe(args, target, catalog, list(regions))
+        matrix, interrupted = _probe(args, target, catalog, list(regions), resources)
     if args.save:
         matrix.save(args.save)
     _report_warnings(matrix)
@@ -667,6 +707,10 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     else:
         for unmet in report.unmet:
             out.write(f"UNMET  {unmet.line}\n")
+            if unmet.result.decoded is not None:
+                out.write(f"       why: {unmet.result.decoded.line}\n")
+            elif unmet.result.reason:
+                out.write(f"       why: {unmet.result.reason}\n")
         for skipped in report.skipped:
             out.write(f"SKIP   {skipped.line} (strict = false)\n")
         verdict = "all met" if report.ok else f"{len(report.unmet)} unmet"

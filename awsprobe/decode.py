@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from botocore.config import Config
@@ -27,6 +28,7 @@ __all__ = [
     "Explanation",
     "decode_authorization_message",
     "encoded_message",
+    "explain_denials",
     "parse_decoded",
     "plain_reason",
 ]
@@ -64,6 +66,25 @@ class Explanation:
             "conditions": {key: list(values) for key, values in self.conditions},
             "principal": self.principal,
         }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Explanation:
+        """The inverse of :meth:`to_json` (for saved matrices)."""
+        statements = tuple(
+            (s.get("statement_id"), s.get("effect")) for s in raw.get("matched_statements", [])
+        )
+        conditions = tuple(
+            (str(key), tuple(str(v) for v in values))
+            for key, values in dict(raw.get("conditions", {})).items()
+        )
+        return cls(
+            explicit_deny=bool(raw["explicit_deny"]),
+            denied_action=raw.get("denied_action"),
+            resource=raw.get("resource"),
+            matched_statements=statements,
+            conditions=conditions,
+            principal=raw.get("principal"),
+        )
 
     @property
     def line(self) -> str:
@@ -197,3 +218,60 @@ def decode_authorization_message(
         raise AwsprobeError(f"cannot reach STS to decode the message ({exc})") from exc
     text = str(answer.get("DecodedMessage", ""))
     return parse_decoded(text, service_prefix), text
+
+
+def explain_denials(
+    results: Sequence[Any],
+    session: Any = None,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    workers: int = 8,
+) -> tuple[list[Any], list[str]]:
+    """Decode every denied result's encoded message (concurrently, once per message).
+
+    Returns the results with ``decoded`` attached where it worked, and the
+    warnings -- one per distinct reason a message could not be explained
+    (decoding denied, expired message), never one per row.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    blobs: dict[str, str] = {}  # blob -> service prefix
+    for result in results:
+        blob = encoded_message(result.message) if result.outcome.value == "denied" else None
+        if blob:
+            blobs.setdefault(blob, result.action.split(":", 1)[0])
+    if not blobs:
+        return list(results), []
+    explained: dict[str, Explanation] = {}
+    failures: dict[str, int] = {}
+
+    def one(item: tuple[str, str]) -> tuple[str, Explanation | None, str | None]:
+        blob, prefix = item
+        try:
+            explanation, _ = decode_authorization_message(
+                blob, session, region=region, endpoint_url=endpoint_url, service_prefix=prefix
+            )
+        except AwsprobeError as exc:
+            return blob, None, " ".join(str(exc).split())
+        return blob, explanation, None
+
+    with ThreadPoolExecutor(
+        max_workers=max(1, workers), thread_name_prefix="awsprobe-decode"
+    ) as pool:
+        for blob, explanation, failure in pool.map(one, list(blobs.items())):
+            if explanation is not None:
+                explained[blob] = explanation
+            elif failure is not None:
+                failures[failure] = failures.get(failure, 0) + 1
+    out = []
+    for result in results:
+        blob = encoded_message(result.message)
+        if blob in explained:
+            result = replace(result, decoded=explained[blob])
+        out.append(result)
+    warnings = [
+        f"could not explain {count} denial{'s' if count > 1 else ''}: {why}"
+        for why, count in failures.items()
+    ]
+    return out, warnings

@@ -66,8 +66,9 @@ class Unmet:
         """One line: ``ec2:RunInstances in us-east-1: expected allowed, got denied (…)``."""
         want = "allowed" if self.expectation.expected is Expected.ALLOW else "denied"
         code = f" ({self.result.code})" if self.result.code else ""
+        on = f" on {self.result.resource}" if self.result.resource else ""
         return (
-            f"{self.result.action} in {self.result.region}: expected {want}, "
+            f"{self.result.action}{on} in {self.result.region}: expected {want}, "
             f"got {self.result.outcome.value}{code}"
         )
 
@@ -212,14 +213,19 @@ def check_matrix(
     """Assert expanded expectations against a matrix holding their results."""
     unmet: list[Unmet] = []
     skipped: list[Unmet] = []
+    by_key: dict[tuple[str, str], list[ProbeResult]] = {}
+    for result in matrix.results:
+        by_key.setdefault((result.action, result.region), []).append(result)
     for expectation, entry, region in pairs:
-        result = matrix.get(entry.action, region)
+        # every result counts: one per real resource when --resources/--discover was used
+        found = by_key.get((entry.action, region)) or [matrix.get(entry.action, region)]
         want = Outcome.ALLOWED if expectation.expected is Expected.ALLOW else Outcome.DENIED
-        if result.outcome is want:
-            continue
-        undecided = result.outcome in (Outcome.INCONCLUSIVE, Outcome.ERROR)
-        if undecided and not expectations.strict:
-            skipped.append(Unmet(expectation, result))
-        else:
-            unmet.append(Unmet(expectation, result))
+        for result in found:
+            if result.outcome is want:
+                continue
+            undecided = result.outcome in (Outcome.INCONCLUSIVE, Outcome.ERROR)
+            if undecided and not expectations.strict:
+                skipped.append(Unmet(expectation, result))
+            else:
+                unmet.append(Unmet(expectation, result))
     return CheckReport(tuple(unmet), tuple(skipped), len(pairs), matrix)

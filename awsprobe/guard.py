@@ -67,18 +67,32 @@ EXEMPT_OPERATIONS: Final = frozenset(
 GUARD_MARKER: Final = "_awsprobe_guarded"
 
 _QUERY_PROTOCOLS = frozenset({"ec2", "query"})
+_READ_VERBS = ("Describe", "List", "Get")
 _TRUE = "true"
 
 
-def install_guard(client: BaseClient) -> BaseClient:
-    """Register the guard on ``client`` (idempotent) and return the client."""
+def install_guard(
+    client: BaseClient, *, allow: frozenset[tuple[str, str]] = frozenset()
+) -> BaseClient:
+    """Register the guard on ``client`` (idempotent) and return the client.
+
+    ``allow`` lets this one client also send the listed read-only operations
+    without a flag (resource discovery's Describe/List allow-list, nothing else).
+    """
     if getattr(client, GUARD_MARKER, False):
         return client
     model: ServiceModel = client.meta.service_model
     service = model.service_name
+    for allowed_service, operation in allow:
+        if not operation.startswith(_READ_VERBS):
+            raise UnsafeRequestError(
+                allowed_service, operation, "only Describe/List/Get calls may skip the flag"
+            )
 
     def _guard(request: AWSPreparedRequest, event_name: str = "", **_: Any) -> None:
         operation = event_name.rsplit(".", 1)[-1]
+        if (service, operation) in allow:
+            return
         check_request(model, service, operation, request)
 
     client.meta.events.register_first("before-send", _guard, unique_id="awsprobe-dry-run-guard")
@@ -94,6 +108,7 @@ def guarded_client(
     endpoint_url: str | None = None,
     config: Config | None = None,
     verify: bool | str | None = None,
+    allow: frozenset[tuple[str, str]] = frozenset(),
 ) -> BaseClient:
     """Create a botocore client the normal way, with the guard installed.
 
@@ -113,7 +128,7 @@ def guarded_client(
         config=config,
         verify=verify,
     )
-    return install_guard(client)
+    return install_guard(client, allow=allow)
 
 
 def check_request(

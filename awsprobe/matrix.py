@@ -22,6 +22,7 @@ import botocore
 
 from awsprobe._version import __version__
 from awsprobe.classify import ErrorKind, Outcome
+from awsprobe.decode import Explanation
 from awsprobe.errors import NoMatchError, SchemaError
 
 __all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult"]
@@ -102,10 +103,19 @@ class ProbeResult:
     message: str | None
     attempts: int
     elapsed_ms: float
-    reason: str = ""
+    detail: str = ""
     error_kind: ErrorKind | None = None
     identity: str = ""
     access_level: str = ""
+    #: The plain-text reason newer AWS messages carry ("because no identity-based policy
+    #: allows ..."), for display only: never used to classify.
+    reason: str | None = None
+    #: The decoded authorization failure (``--decode``), when there was one to decode.
+    decoded: Explanation | None = None
+    #: The real resource id the probe used (``--resources``/``--discover``), if any.
+    resource: str | None = None
+    #: The parameters that still held awsprobe's placeholders (``i-000…``) when it was sent.
+    placeholders: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,9 +130,13 @@ class ProbeResult:
             "message": self.message,
             "attempts": self.attempts,
             "elapsed_ms": round(self.elapsed_ms, 1),
-            "reason": self.reason,
+            "detail": self.detail,
             "error_kind": self.error_kind.value if self.error_kind else None,
             "access_level": self.access_level,
+            "reason": self.reason,
+            "decoded": self.decoded.to_json() if self.decoded else None,
+            "resource": self.resource,
+            "placeholders": list(self.placeholders),
         }
 
     @classmethod
@@ -160,11 +174,33 @@ class ProbeResult:
             message=_opt_str(raw, "message"),
             attempts=attempts,
             elapsed_ms=float(elapsed),
-            reason=_opt_str(raw, "reason") or "",
+            detail=_opt_str(raw, "detail") or "",
             error_kind=kind,
             identity=_opt_str(raw, "identity") or "",
             access_level=_opt_str(raw, "access_level") or "",
+            reason=_opt_str(raw, "reason"),
+            decoded=_decoded(raw.get("decoded")),
+            resource=_opt_str(raw, "resource"),
+            placeholders=_str_tuple(raw, "placeholders"),
         )
+
+
+def _str_tuple(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SchemaError(f"{key!r} must be a list of strings")
+    return tuple(value)
+
+
+def _decoded(value: Any) -> Explanation | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SchemaError("'decoded' must be an object or null")
+    try:
+        return Explanation.from_json(value)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise SchemaError(f"'decoded' is malformed ({exc})") from None
 
 
 def _str(raw: Mapping[str, Any], key: str) -> str:

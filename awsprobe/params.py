@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,12 @@ from botocore.model import OperationModel, Shape
 
 from awsprobe.tables import EC2_ID_PREFIXES, ID_ROLE_PREFIXES, PARAM_OVERRIDES
 
-__all__ = ["PLACEHOLDER_ACCOUNT", "synthesize_params"]
+__all__ = [
+    "PLACEHOLDER_ACCOUNT",
+    "is_placeholder",
+    "placeholder_members",
+    "synthesize_params",
+]
 
 PLACEHOLDER_ACCOUNT = "111122223333"
 _PLACEHOLDER_HEX = "0" * 17
@@ -65,6 +71,23 @@ def synthesize_params(
         params = deep_merge(params, override)
     params[dry_run_member] = True
     return params
+
+
+_PLACEHOLDER_ID = re.compile(r"^[a-z0-9-]+-0{17}$")
+
+
+def is_placeholder(value: Any) -> bool:
+    """Whether ``value`` (or every item of a list) is one of awsprobe's placeholder ids."""
+    if isinstance(value, list):
+        return bool(value) and all(is_placeholder(v) for v in value)
+    return isinstance(value, str) and (
+        value == _PLACEHOLDER_UUID or bool(_PLACEHOLDER_ID.match(value))
+    )
+
+
+def placeholder_members(params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The top-level parameters holding placeholder ids, in order."""
+    return tuple(key for key, value in params.items() if is_placeholder(value))
 
 
 def _fill(shape: Shape, name: str, service: str, depth: int) -> Any:

@@ -49,6 +49,10 @@ SYMBOLS: Final[dict[Outcome, tuple[str, str]]] = {
     Outcome.DRY_RUN_IGNORED: ("‼", "X"),
 }
 
+#: Denied by an explicit deny (known once ``--decode`` explained the denial).
+EXPLICIT_DENY: Final = ("⊘", "N")
+EXPLICIT_DENY_LEGEND: Final = "explicit deny (decoded)"
+
 LEGEND: Final[dict[Outcome, str]] = {
     Outcome.ALLOWED: "allowed",
     Outcome.DENIED: "denied",
@@ -83,7 +87,8 @@ def rows(matrix: Matrix) -> Iterator[Row]:
     by_action: dict[str, dict[tuple[str, str], ProbeResult]] = {}
     for result in matrix.results:
         key = (result.identity or first_arn, result.region)
-        by_action.setdefault(result.action, {})[key] = result
+        label = f"{result.action} ({result.resource})" if result.resource else result.action
+        by_action.setdefault(label, {})[key] = result
     ordered = sorted(
         by_action.items(),
         key=lambda item: (
@@ -112,6 +117,28 @@ def _symbol(outcome: Outcome, *, unicode: bool, color: bool) -> str:
     return f"{_COLORS[outcome]}{text}{_RESET}" if color else text
 
 
+def is_explicit_deny(result: ProbeResult) -> bool:
+    return result.outcome is Outcome.DENIED and bool(
+        result.decoded and result.decoded.explicit_deny
+    )
+
+
+def _result_symbol(result: ProbeResult, *, unicode: bool, color: bool) -> str:
+    if is_explicit_deny(result):
+        text = EXPLICIT_DENY[0 if unicode else 1]
+        return f"{_COLORS[Outcome.DENIED]}{text}{_RESET}" if color else text
+    return _symbol(result.outcome, unicode=unicode, color=color)
+
+
+def _legend(*, unicode: bool, color: bool) -> str:
+    items = [f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()]
+    explicit = EXPLICIT_DENY[0 if unicode else 1]
+    if color:
+        explicit = f"{_COLORS[Outcome.DENIED]}{explicit}{_RESET}"
+    items.insert(2, f"{explicit} {EXPLICIT_DENY_LEGEND}")
+    return "   ".join(items)
+
+
 def summary_line(matrix: Matrix) -> str:
     """``786 probes: 120 allowed, 600 denied, ...`` (every outcome, zeros included)."""
     counts = ", ".join(f"{n} {name}" for name, n in matrix.summary.items())
@@ -134,7 +161,7 @@ def render_table(
         if wanted is not None and not any(c is not None and c.outcome in wanted for c in row.cells):
             continue
         cells = [
-            _symbol(c.outcome, unicode=unicode, color=color) if c is not None else ""
+            _result_symbol(c, unicode=unicode, color=color) if c is not None else ""
             for c in row.cells
         ]
         codes = sorted(
@@ -152,10 +179,7 @@ def render_table(
         lines += ["", tabulate(table, headers=headers, tablefmt=tablefmt)]
     else:
         lines += ["", "(no results to show)"]
-    legend = "   ".join(
-        f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()
-    )
-    lines += ["", f"legend: {legend}", summary_line(matrix)]
+    lines += ["", f"legend: {_legend(unicode=unicode, color=color)}", summary_line(matrix)]
     return "\n".join(lines) + "\n"
 
 
@@ -258,9 +282,7 @@ def render_grid(
     used = [i for i in range(len(columns)) if any(r[i + 2] for r in table)]
     headers = ["service", "resource", *(columns[i] for i in used)]
     body = [[r[0], r[1], *(r[i + 2] for i in used)] for r in table]
-    legend = "   ".join(
-        f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()
-    )
+    legend = _legend(unicode=unicode, color=color)
     mixed = f"   {_MIXED[0 if unicode else 1]} mixed (see --layout list)"
     lines = [
         f"identity: {matrix.identity.arn}   regions: {', '.join(matrix.regions)}",
@@ -278,6 +300,7 @@ def render_grid(
 CSV_COLUMNS: Final = (
     "identity",
     "action",
+    "resource",
     "service",
     "operation",
     "access_level",
@@ -288,6 +311,7 @@ CSV_COLUMNS: Final = (
     "attempts",
     "elapsed_ms",
     "message",
+    "reason",
 )
 
 
@@ -328,6 +352,9 @@ def _html_cell(results: Sequence[ProbeResult]) -> str:
     outcomes = {r.outcome for r in results}
     if not outcomes:
         return "<td></td>"
+    if len(results) == 1 and is_explicit_deny(results[0]):
+        title = html.escape(f"{results[0].operation}: explicit deny")
+        return f'<td class="denied explicit" title="{title}">{EXPLICIT_DENY[0]}</td>'
     if len(outcomes) == 1:
         outcome = outcomes.pop()
         title = html.escape(", ".join(f"{r.operation}: {r.outcome.value}" for r in results))
@@ -372,10 +399,14 @@ def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
             f"<tr><td>{e(row.service)}</td><td>{e(row.access_level)}</td>"
             f"<td>{e(row.action)}</td>{cells}<td>{e(codes)}</td></tr>"
         )
-    legend = "".join(
-        f'<li><span class="{o.value}">{SYMBOLS[o][0]}</span> {e(text)}</li>'
-        for o, text in LEGEND.items()
+    legend = (
+        "".join(
+            f'<li><span class="{o.value}">{SYMBOLS[o][0]}</span> {e(text)}</li>'
+            for o, text in LEGEND.items()
+        )
+        + f'<li><span class="denied">{EXPLICIT_DENY[0]}</span> {e(EXPLICIT_DENY_LEGEND)}</li>'
     )
+
     warnings = "".join(f"<li>{e(w)}</li>" for w in matrix.warnings)
     finished = matrix.finished_at.isoformat() if matrix.finished_at else "(unfinished)"
     return f"""<!DOCTYPE html>

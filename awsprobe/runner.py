@@ -28,7 +28,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Final
@@ -49,6 +49,7 @@ from botocore.exceptions import (
 from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
 from awsprobe.classify import THROTTLE_CODES, Answer, ErrorKind, Outcome, classify
+from awsprobe.decode import explain_denials, plain_reason
 from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
 from awsprobe.guard import guarded_client
 from awsprobe.matrix import Identity, Matrix, ProbeResult
@@ -59,8 +60,10 @@ __all__ = [
     "Pacer",
     "ProbeInterrupted",
     "Runner",
+    "Task",
     "caller_identity",
     "can",
+    "expand",
     "identify",
     "probe",
     "resolve_regions",
@@ -324,9 +327,13 @@ def _all_regions(
 
 
 @dataclass(frozen=True)
-class _Task:
+class Task:
+    """One probe to send: an entry in a region, optionally on a real resource."""
+
     entry: CatalogEntry
     region: str
+    overrides: tuple[tuple[str, Any], ...] = ()  # parameter -> real value
+    resource: str | None = None
 
 
 class Runner:
@@ -406,13 +413,24 @@ class Runner:
 
     # -- one probe -------------------------------------------------------------
 
-    def probe_one(self, entry: CatalogEntry, region: str) -> ProbeResult:
-        """Send one dry run (with retries) and classify its answer."""
+    def probe_one(
+        self,
+        entry: CatalogEntry,
+        region: str,
+        overrides: Iterable[tuple[str, Any]] = (),
+        resource: str | None = None,
+    ) -> ProbeResult:
+        """Send one dry run (with retries) and classify its answer.
+
+        ``overrides`` replace parameters (real ids instead of placeholders);
+        ``resource`` names the real resource for the result.
+        """
         if not entry.probe:
             raise UsageError(f"{entry.action} is not probed: {entry.reason}")
         client = self.client(entry.service, region)
         account = self.identity.account
         call = getattr(client, entry.method)
+        replaced = dict(overrides)
         attempts = 0
         started = time.perf_counter()
         while True:
@@ -420,7 +438,7 @@ class Runner:
             wait_for = self.pacer.delay(account, region, entry.service, entry.operation)
             if wait_for > 0 and self._stop.wait(wait_for):
                 break
-            answer = self._send(call, entry)
+            answer = self._send(call, entry, replaced)
             if attempts >= self.max_attempts or not _retryable(answer):
                 break
             if answer.code in THROTTLE_CODES or answer.http_status == 429:
@@ -429,6 +447,13 @@ class Runner:
             if self._stop.wait(backoff):
                 break
         verdict = classify(answer, entry)
+        placeholders = tuple(p for p in entry.placeholders if p not in replaced)
+        detail = verdict.reason
+        if verdict.outcome is Outcome.INCONCLUSIVE and placeholders:
+            detail += (
+                f"; it was sent with a placeholder {', '.join(placeholders)}: supply a real "
+                "one with --resources FILE or --discover"
+            )
         return ProbeResult(
             action=entry.action,
             service=entry.service,
@@ -440,16 +465,22 @@ class Runner:
             message=answer.message,
             attempts=attempts,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            reason=verdict.reason,
+            detail=detail,
             error_kind=verdict.error_kind,
             identity=self.identity.arn,
             access_level=entry.access_level.value,
+            reason=plain_reason(answer.message) if verdict.outcome is Outcome.DENIED else None,
+            resource=resource,
+            placeholders=placeholders,
         )
 
     @staticmethod
-    def _send(call: Callable[..., Any], entry: CatalogEntry) -> Answer:
+    def _send(call: Callable[..., Any], entry: CatalogEntry, replaced: dict[str, Any]) -> Answer:
+        params = entry.probe_params()
+        params.update(replaced)
+        params[entry.dry_run_member] = True  # overrides never touch the flag
         try:
-            response = call(**entry.probe_params())
+            response = call(**params)
         except UnsafeRequestError:
             raise  # a bug, never a probe outcome
         except ClientError as exc:
@@ -468,14 +499,20 @@ class Runner:
         progress: Callable[[int, int], None] | None = None,
         on_result: Callable[[ProbeResult], None] | None = None,
         warnings: list[str] | None = None,
+        resources: Mapping[str, Sequence[str]] | None = None,
+        discovered: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> Matrix:
-        """Probe every entry in every region; return the matrix."""
+        """Probe every entry in every region; return the matrix.
+
+        ``resources`` maps parameter names (``InstanceId``) to real ids: an entry
+        taking such a parameter is probed once per id instead of on a placeholder.
+        """
         identity = self.identity
         started = _dt.datetime.now(_dt.UTC)
         notes: list[str] = list(warnings or [])
-        tasks = [_Task(e, r) for r in regions for e in entries if e.probe]
+        tasks = list(expand(entries, regions, resources, discovered))
         total = len(tasks)
-        groups: dict[tuple[str, str], list[_Task]] = {}
+        groups: dict[tuple[str, str], list[Task]] = {}
         for task in tasks:
             groups.setdefault((task.entry.service, task.region), []).append(task)
         results: list[ProbeResult] = []
@@ -494,7 +531,7 @@ class Runner:
         pending: dict[Future[ProbeResult], tuple[str, str] | None] = {}
         try:
             for key, group in groups.items():  # canaries first: one per (service, region)
-                pending[pool.submit(self.probe_one, group[0].entry, group[0].region)] = key
+                pending[pool.submit(self._task, group[0])] = key
             while pending:
                 done, _ = wait(list(pending), timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -516,7 +553,7 @@ class Runner:
                             emit(_not_sent(task, result, identity.arn))
                         continue
                     for task in rest:
-                        pending[pool.submit(self.probe_one, task.entry, task.region)] = None
+                        pending[pool.submit(self._task, task)] = None
         except KeyboardInterrupt:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -531,6 +568,9 @@ class Runner:
             raise
         pool.shutdown(wait=True)
         return self._matrix(identity, regions, results, started, notes, complete=True)
+
+    def _task(self, task: Task) -> ProbeResult:
+        return self.probe_one(task.entry, task.region, task.overrides, task.resource)
 
     def _matrix(
         self,
@@ -575,7 +615,62 @@ def _retryable(answer: Answer) -> bool:
     return status == 429 or status >= 500
 
 
-def _not_sent(task: _Task, canary: ProbeResult, identity: str) -> ProbeResult:
+def expand(
+    entries: Iterable[CatalogEntry],
+    regions: Iterable[str],
+    resources: Mapping[str, Sequence[str]] | None = None,
+    discovered: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+) -> Iterator[Task]:
+    """Every probe to send: one per (entry, region), or one per real id when
+    ``resources`` has ids for a parameter the entry takes (``InstanceId`` also
+    fills a list parameter ``InstanceIds``). An id that is an ARN is only used
+    in its own region."""
+    given = {k: list(v) for k, v in (resources or {}).items() if v}
+    entry_list = list(entries)
+    for region in regions:
+        chosen = {k: list(v) for k, v in given.items()}
+        for key, ids in ((discovered or {}).get(region) or {}).items():
+            chosen.setdefault(key, []).extend(i for i in ids if i not in chosen.get(key, []))
+        for entry in entry_list:
+            if not entry.probe:
+                continue
+            member, ids, as_list = _resource_member(entry, chosen)
+            usable = [i for i in ids if _in_region(i, region)]
+            if member is None or not usable:
+                yield Task(entry, region)
+                continue
+            for real in usable:
+                value: Any = [real] if as_list else real
+                yield Task(entry, region, ((member, value),), real)
+
+
+def _resource_member(
+    entry: CatalogEntry, resources: Mapping[str, list[str]]
+) -> tuple[str | None, list[str], bool]:
+    for member in entry.placeholders:
+        as_list = isinstance(entry.params.get(member), list)
+        singular = member[:-1] if as_list and member.endswith("s") else member
+        for name in (member, singular, *_without_role(singular)):
+            if name in resources:
+                return member, resources[name], as_list
+    return None, [], False
+
+
+def _without_role(member: str) -> list[str]:
+    """``SourceKeyId`` -> ``KeyId``: a role-prefixed parameter takes the plain kind's ids."""
+    from awsprobe.tables import ID_ROLE_PREFIXES
+
+    return [member[len(p) :] for p in ID_ROLE_PREFIXES if member.startswith(p) and member != p]
+
+
+def _in_region(resource: str, region: str) -> bool:
+    parts = resource.split(":")
+    if len(parts) > 4 and parts[0] == "arn" and parts[3]:
+        return parts[3] == region
+    return True
+
+
+def _not_sent(task: Task, canary: ProbeResult, identity: str) -> ProbeResult:
     return ProbeResult(
         action=task.entry.action,
         service=task.entry.service,
@@ -587,7 +682,7 @@ def _not_sent(task: _Task, canary: ProbeResult, identity: str) -> ProbeResult:
         message=f"not sent: region {task.region} is not enabled ({canary.code} on first probe)",
         attempts=0,
         elapsed_ms=0.0,
-        reason=canary.reason,
+        detail=canary.detail,
         error_kind=ErrorKind.REGION,
         identity=identity,
         access_level=task.entry.access_level.value,
@@ -617,6 +712,11 @@ def probe(
     progress: Callable[[int, int], None] | None = None,
     on_result: Callable[[ProbeResult], None] | None = None,
     catalog: Catalog | None = None,
+    decode: bool = False,
+    resources: Mapping[str, Sequence[str]] | None = None,
+    discover: int = 0,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
 ) -> Matrix:
     """Probe the selected actions in the selected regions and return the matrix.
 
@@ -626,7 +726,10 @@ def probe(
     botocore session (``None``: the default credential chain); ``sessions``
     probes several identities side by side (one column each), sharing one
     :class:`Pacer` so identities of one account stay within EC2's per-action
-    limits. Nothing is ever sent without its dry-run flag.
+    limits. ``decode`` explains denials with ``sts:DecodeAuthorizationMessage``;
+    ``resources`` (parameter -> real ids) and ``discover`` (up to N ids per
+    parameter found with allow-listed read calls) probe real resources instead of
+    placeholders. Nothing is ever sent without its dry-run flag.
     """
     selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
     cores = [_core_session(s) for s in (sessions if sessions else [session])]
@@ -641,13 +744,23 @@ def probe(
         names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
     pacer = Pacer()
     done: list[Matrix] = []
-    total = len(cores) * len([e for e in selected if e.probe]) * len(names)
+    entries = [e for e in selected if e.probe]
+    total = len(cores) * len(list(expand(entries, names, resources)))
 
     def overall(count: int, _: int) -> None:
         if progress is not None:
             progress(sum(len(m.results) for m in done) + count, total)
 
     for core, identity in zip(cores, identities, strict=True):
+        per_region = None
+        if discover:
+            from awsprobe.discover import discover as find
+
+            services_used = sorted({e.service for e in entries})
+            per_region, found_notes = find(
+                core, names, services=services_used, limit=discover, endpoint_url=endpoint_url
+            )
+            notes.extend(found_notes)
         with Runner(
             core,
             workers=workers,
@@ -656,20 +769,28 @@ def probe(
             max_attempts=max_attempts,
             pacer=pacer,
             identity=identity,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         ) as runner:
             try:
-                done.append(
-                    runner.run(
-                        list(selected),
-                        names,
-                        progress=overall if progress is not None else None,
-                        on_result=on_result,
-                        warnings=notes if not done else [],
-                    )
+                matrix = runner.run(
+                    entries,
+                    names,
+                    progress=overall if progress is not None else None,
+                    on_result=on_result,
+                    warnings=notes if not done else [],
+                    resources=resources,
+                    discovered=per_region,
                 )
             except ProbeInterrupted as interrupted:
                 done.append(interrupted.matrix)
                 raise ProbeInterrupted(_combine(done, identities)) from None
+        if decode:
+            explained, why = explain_denials(
+                matrix.results, core, endpoint_url=endpoint_url, workers=min(workers, 8)
+            )
+            matrix = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
+        done.append(matrix)
     return _combine(done, identities)
 
 

@@ -418,16 +418,20 @@ PARAM_OVERRIDES: Final[MappingProxyType[tuple[str, str], MappingProxyType[str, A
             ),
             # REFERENCE.md §2: IGNORE_CIPHERTEXT = authorization validation without
             # ciphertext validation.
+            # KeyId is optional for Decrypt, but naming the key is what a key policy and
+            # --resources/--discover act on; the zero UUID is awsprobe's placeholder.
             ("kms", "Decrypt"): MappingProxyType(
                 {
                     "CiphertextBlob": b"awsprobe-placeholder-ciphertext",
                     "DryRunModifiers": ["IGNORE_CIPHERTEXT"],
+                    "KeyId": "00000000-0000-0000-0000-000000000000",
                 }
             ),
             ("kms", "ReEncrypt"): MappingProxyType(
                 {
                     "CiphertextBlob": b"awsprobe-placeholder-ciphertext",
                     "DryRunModifiers": ["IGNORE_CIPHERTEXT"],
+                    "SourceKeyId": "00000000-0000-0000-0000-000000000000",
                 }
             ),
             # RetireGrant needs either GrantToken or KeyId + GrantId.

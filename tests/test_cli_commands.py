@@ -57,7 +57,7 @@ def test_matrix_table_grid_csv_markdown_html(
     for extra, marker in [
         ([], "legend:"),
         (["--layout", "grid"], "resource"),
-        (["--output", "csv"], "identity,action,service"),
+        (["--output", "csv"], "identity,action,resource,service"),
         (["--output", "markdown"], "|---"),
         (["--output", "html"], "<!DOCTYPE html>"),
     ]:

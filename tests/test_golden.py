@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from awsprobe.classify import ErrorKind, Outcome
+from awsprobe.decode import Explanation
 from awsprobe.matrix import Identity, Matrix, ProbeResult
 from awsprobe.report import render
 
@@ -16,8 +17,19 @@ GOLDEN = Path(__file__).parent / "golden"
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
+EXPLICIT = Explanation(
+    explicit_deny=True,
+    denied_action="ec2:TerminateInstances",
+    resource="arn:aws:ec2:us-east-1:111122223333:instance/*",
+    matched_statements=(("NeverDestroy", "DENY"),),
+    conditions=(("aws:RequestedRegion", ("us-east-1",)),),
+    principal="arn:aws:iam::111122223333:user/ci",
+)
+
+
 def _r(action: str, region: str, outcome: Outcome, code: str | None, level: str) -> ProbeResult:
     service, operation = action.split(":")
+    explicit = action == "ec2:TerminateInstances" and region == "us-east-1"
     return ProbeResult(
         action=action,
         service=service,
@@ -29,10 +41,12 @@ def _r(action: str, region: str, outcome: Outcome, code: str | None, level: str)
         message=f"{code} message" if code else None,
         attempts=1,
         elapsed_ms=10.0,
-        reason="",
+        detail="",
         error_kind=ErrorKind.REGION if outcome is Outcome.ERROR else None,
         identity="arn:aws:iam::111122223333:user/ci",
         access_level=level,
+        decoded=EXPLICIT if explicit else None,
+        reason="with an explicit deny in an identity-based policy" if explicit else None,
     )
 
 
