@@ -1,30 +1,66 @@
 """awsprobe: tell an AWS identity exactly what it may do, without doing any of it.
 
-The public API is what ``__all__`` lists; everything else may change.
+The public API is what ``__all__`` lists; everything else may change. Names are
+imported on first use, so ``import awsprobe`` (and the pytest plugin, which
+every pytest run loads) costs nothing until awsprobe is actually used.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from awsprobe._version import __version__
-from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
-from awsprobe.classify import ErrorKind, Outcome
-from awsprobe.errors import (
-    AwsprobeError,
-    CredentialsError,
-    NoMatchError,
-    SandboxError,
-    SchemaError,
-    UnknownServiceError,
-    UnsafeRequestError,
-    UsageError,
-)
-from awsprobe.guard import guarded_client, install_guard
-from awsprobe.matrix import Identity, Matrix, ProbeResult
-from awsprobe.runner import ProbeInterrupted, can, probe
-from awsprobe.sandbox import Sandbox
-from awsprobe.tables import AccessLevel
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
+    from awsprobe.classify import ErrorKind, Outcome
+    from awsprobe.errors import (
+        AwsprobeError,
+        CredentialsError,
+        NoMatchError,
+        SandboxError,
+        SchemaError,
+        UnknownServiceError,
+        UnsafeRequestError,
+        UsageError,
+    )
+    from awsprobe.guard import guarded_client, install_guard
+    from awsprobe.identity import WhoAmI, whoami
+    from awsprobe.matrix import Identity, Matrix, ProbeResult
+    from awsprobe.runner import ProbeInterrupted, can, probe
+    from awsprobe.sandbox import Sandbox
+    from awsprobe.tables import AccessLevel
+
+#: Public name -> the module that defines it.
+_WHERE = {
+    "AccessLevel": "tables",
+    "AwsprobeError": "errors",
+    "Catalog": "catalog",
+    "CatalogEntry": "catalog",
+    "CredentialsError": "errors",
+    "ErrorKind": "classify",
+    "Identity": "matrix",
+    "Matrix": "matrix",
+    "NoMatchError": "errors",
+    "Outcome": "classify",
+    "ProbeInterrupted": "runner",
+    "ProbeResult": "matrix",
+    "Sandbox": "sandbox",
+    "SandboxError": "errors",
+    "SchemaError": "errors",
+    "UnknownServiceError": "errors",
+    "UnsafeRequestError": "errors",
+    "UsageError": "errors",
+    "WhoAmI": "identity",
+    "can": "runner",
+    "guarded_client": "guard",
+    "install_guard": "guard",
+    "load_catalog": "catalog",
+    "probe": "runner",
+    "whoami": "identity",
+}
 
 __all__ = [
     "AccessLevel",
@@ -45,12 +81,32 @@ __all__ = [
     "UnknownServiceError",
     "UnsafeRequestError",
     "UsageError",
+    "WhoAmI",
     "__version__",
     "can",
     "guarded_client",
     "install_guard",
     "load_catalog",
     "probe",
+    "whoami",
 ]
+
+
+if set(__all__) != {*_WHERE, "__version__"}:  # pragma: no cover - caught by the tests
+    raise ImportError("awsprobe.__all__ and its lazy-import table disagree")
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'awsprobe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"awsprobe.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

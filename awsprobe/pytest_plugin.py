@@ -1,3 +1,1140 @@
-"""The awsprobe pytest plugin (registered through the ``pytest11`` entry point)."""
+"""The awsprobe pytest plugin: a test fails when an AWS identity gains or loses a permission.
+
+Registered through the ``pytest11`` entry point, so pytest loads it in every
+run wherever awsprobe is installed. It stays inert -- no network, no sandbox,
+no probe -- until a test uses the ``aws_permissions`` marker or fixture, or an
+``--awsprobe-*`` option is given; awsprobe's own modules are imported only then.
+
+::
+
+    @pytest.mark.aws_permissions(allow=["ec2:RunInstances"], deny=["ec2:TerminateInstances"])
+    def test_ci_role_can_deploy_but_not_destroy(): ...
+
+    def test_fine_grained(aws_permissions):
+        aws_permissions.assert_allowed("ec2:Describe*", region="eu-west-1")
+
+It is thin over the library:
+
+* options in an ``awsprobe`` group, each mirrored by an ini key;
+* fixtures: ``awsprobe_sandbox``, ``awsprobe_session`` (override it to bring
+  your own boto3 session), ``awsprobe_endpoint_url`` and ``awsprobe_cache``
+  (a :class:`ProbeCache`), all session-scoped, and ``aws_permissions`` (an
+  :class:`AwsPermissions`, function-scoped);
+* the ``aws_permissions`` marker, checked before the test body runs;
+* with ``--awsprobe-baseline FILE`` one more test item, ``awsprobe-baseline``,
+  which compares the identity's current permissions to a saved matrix.
+
+Expectations expand through the catalog (:mod:`awsprobe.expect`); probes go
+through :class:`awsprobe.runner.Runner` and are cached per (action, region,
+identity) for the whole session; denials are explained with
+:func:`awsprobe.decode.decode_authorization_message`.
+"""
 
 from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import pytest
+
+if TYPE_CHECKING:
+    from awsprobe.catalog import CatalogEntry
+    from awsprobe.classify import Outcome
+    from awsprobe.expect import Expectation, Expectations, Unmet
+    from awsprobe.matrix import Identity, Matrix, ProbeResult
+    from awsprobe.runner import Runner
+    from awsprobe.sandbox import Sandbox
+
+__all__ = [
+    "MARKER",
+    "NO_CREDENTIALS",
+    "AwsPermissions",
+    "ProbeCache",
+    "Settings",
+]
+
+#: The marker's name.
+MARKER: Final = "aws_permissions"
+#: The skip reason of a test that needs credentials when none are found.
+NO_CREDENTIALS: Final = (
+    "awsprobe: no AWS credentials found (set AWS_PROFILE, or use --awsprobe-sandbox)"
+)
+BASELINE_ITEM: Final = "awsprobe-baseline"
+
+_MARKER_KEYS: Final = frozenset({"allow", "deny", "region", "regions", "strict"})
+_MARKER_HELP: Final = (
+    f"{MARKER}(allow=[...], deny=[...], region=None, regions=None, strict=None): "
+    "fail unless the AWS identity is allowed every action (or glob) in allow and denied "
+    "every one in deny, probed with dry runs by awsprobe"
+)
+_UNDECIDED_HINT: Final = (
+    "inconclusive and error answers never meet an expectation; pass strict=False "
+    "(or set awsprobe_strict = false) to report them without failing"
+)
+
+
+# -- settings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's options, command line first, then the ini file."""
+
+    profile: str | None = None
+    region: str | None = None
+    regions: tuple[str, ...] = ()
+    endpoint_url: str | None = None
+    sandbox: bool = False
+    sandbox_policy: Path | None = None
+    baseline: Path | None = None
+    strict: bool = True
+    decode: bool = True
+
+    @property
+    def configured(self) -> bool:
+        """Whether any option that points the plugin at an identity was given."""
+        return bool(
+            self.profile
+            or self.region
+            or self.regions
+            or self.endpoint_url
+            or self.sandbox
+            or self.baseline
+        )
+
+
+@dataclass
+class _State:
+    """What one pytest run holds: its settings and what its tests left for the summary."""
+
+    settings: Settings
+    policy: dict[str, Any] | None = None
+    caches: list[ProbeCache] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
+
+
+_STATE: Final = pytest.StashKey[_State]()
+
+
+def _state(config: pytest.Config) -> _State:
+    state = config.stash.get(_STATE, None)
+    if state is None:  # pytest_configure did not run for this config (should not happen)
+        state = config.stash[_STATE] = _State(_read_settings(config))
+    return state
+
+
+def _add_option(
+    parser: pytest.Parser,
+    group: pytest.OptionGroup,
+    flag: str,
+    help: str,
+    *,
+    metavar: str | None = None,
+    negation: str | None = None,
+    flag_only: bool = False,
+    default: bool = False,
+) -> None:
+    dest = flag.lstrip("-").replace("-", "_")
+    if negation is not None:
+        group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
+        group.addoption(
+            negation, action="store_const", const=False, dest=dest, help=f"the opposite of {flag}"
+        )
+        parser.addini(
+            dest, f"{help} (default: {str(default).lower()})", type="bool", default=default
+        )
+    elif flag_only:
+        group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
+        parser.addini(dest, help, type="bool", default=False)
+    else:
+        group.addoption(flag, dest=dest, metavar=metavar, default=None, help=help)
+        parser.addini(dest, help, type="string", default="")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("awsprobe", "awsprobe: assert an AWS identity's permissions")
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-profile",
+        "AWS profile of the identity to assert (default: the default credential chain)",
+        metavar="NAME",
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-region",
+        "the session's region (default: AWS_REGION or the profile's, else us-east-1)",
+        metavar="REGION",
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-regions",
+        "comma-separated regions expectations apply to, or 'all' (default: the session's region)",
+        metavar="LIST",
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-endpoint-url",
+        "send every AWS call to this endpoint",
+        metavar="URL",
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-sandbox",
+        "assert against awsprobe's local sandbox, whose identity has the demo policy",
+        flag_only=True,
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-sandbox-policy",
+        "assert against awsprobe's local sandbox, whose identity has this IAM policy (JSON)",
+        metavar="FILE",
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-baseline",
+        f"add a test item, {BASELINE_ITEM}, that fails when the identity's permissions "
+        "differ from this saved matrix (awsprobe matrix --save FILE)",
+        metavar="FILE",
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-strict",
+        "inconclusive and error answers fail expectations",
+        negation="--awsprobe-no-strict",
+        default=True,
+    )
+    _add_option(
+        parser,
+        group,
+        "--awsprobe-decode",
+        "explain denials with sts:DecodeAuthorizationMessage",
+        negation="--awsprobe-no-decode",
+        default=True,
+    )
+
+
+def _text(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(name)
+    if value is None:
+        value = config.getini(name)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _flag(config: pytest.Config, name: str) -> bool:
+    value = config.getoption(name)
+    return bool(config.getini(name) if value is None else value)
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    """A file option: relative to the working directory, or to the ini file's folder."""
+    given = config.getoption(name)
+    if given:
+        return config.invocation_params.dir / str(given)
+    text = str(config.getini(name) or "").strip()
+    if not text:
+        return None
+    base = config.inipath.parent if config.inipath else config.rootpath
+    return base / text
+
+
+def _read_settings(config: pytest.Config) -> Settings:
+    regions = _text(config, "awsprobe_regions") or ""
+    policy = _path(config, "awsprobe_sandbox_policy")
+    return Settings(
+        profile=_text(config, "awsprobe_profile"),
+        region=_text(config, "awsprobe_region"),
+        regions=tuple(r for r in re.split(r"[,\s]+", regions) if r),
+        endpoint_url=_text(config, "awsprobe_endpoint_url"),
+        sandbox=_flag(config, "awsprobe_sandbox") or policy is not None,
+        sandbox_policy=policy,
+        baseline=_path(config, "awsprobe_baseline"),
+        strict=_flag(config, "awsprobe_strict"),
+        decode=_flag(config, "awsprobe_decode"),
+    )
+
+
+def _check_settings(settings: Settings) -> dict[str, Any] | None:
+    """Fail fast, before collection, on options that cannot work; return the sandbox policy."""
+    from awsprobe.errors import AwsprobeError
+
+    policy: dict[str, Any] | None = None
+    try:
+        if settings.sandbox_policy is not None:
+            from awsprobe.sandbox import load_policy
+
+            policy = load_policy(settings.sandbox_policy)
+        if settings.baseline is not None:
+            from awsprobe.matrix import Matrix
+
+            Matrix.load(settings.baseline)
+        names = [*settings.regions, *([settings.region] if settings.region else [])]
+        if names and [n.lower() for n in settings.regions] != ["all"]:
+            import botocore.session
+
+            from awsprobe.runner import resolve_regions
+
+            resolve_regions(names, botocore.session.Session())
+    except AwsprobeError as exc:
+        raise pytest.UsageError(f"awsprobe: {exc}") from None
+    return policy
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER_HELP)
+    settings = _read_settings(config)
+    policy = _check_settings(settings) if settings.configured else None
+    config.stash[_STATE] = _State(settings, policy)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        for cache in state.caches:
+            cache.close()
+
+
+# -- the header and the summary ----------------------------------------------------------
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """Who is asserted, where: only when an option configures the plugin."""
+    state = _state(config)
+    settings = state.settings
+    if not settings.configured:
+        return None
+    if settings.sandbox:
+        from awsprobe.sandbox import Sandbox
+
+        sandbox = Sandbox(state.policy, region=settings.region or "us-east-1")
+        policy = f"policy {settings.sandbox_policy}" if settings.sandbox_policy else "demo policy"
+        who = f"{sandbox.user_arn} (sandbox, {policy})"
+        default_region = sandbox.region
+    else:
+        who, default_region = _real_identity(settings)
+    regions = ", ".join(settings.regions) or default_region
+    traits = [
+        "strict" if settings.strict else "not strict",
+        "denials decoded" if settings.decode else "denials not decoded",
+    ]
+    lines = [f"awsprobe: identity {who}", f"awsprobe: regions {regions} ({'; '.join(traits)})"]
+    if settings.baseline is not None:
+        lines.append(f"awsprobe: baseline {settings.baseline}")
+    return lines
+
+
+def _real_identity(settings: Settings) -> tuple[str, str]:
+    """(identity ARN or why it is unknown, the session's region): one sts call."""
+    from botocore.exceptions import BotoCoreError
+
+    from awsprobe.errors import AwsprobeError
+    from awsprobe.runner import caller_identity
+
+    try:
+        session = _default_session(settings)
+        region = str(session.region_name or "us-east-1")
+        if session.get_credentials() is None:
+            return f"unknown: {NO_CREDENTIALS.removeprefix('awsprobe: ')}", region
+    except BotoCoreError as exc:
+        return f"unknown ({exc})", settings.region or "us-east-1"
+    try:
+        identity = caller_identity(session, endpoint_url=settings.endpoint_url)
+    except (AwsprobeError, BotoCoreError) as exc:
+        return f"unknown ({exc})", region
+    return identity.arn, region
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    lines: list[str] = []
+    for cache in state.caches:
+        lines += cache.summary()
+    if state.undecided:
+        count = _plural(len(state.undecided), "expectation")
+        lines.append(f"{count} neither met nor failed (strict=False):")
+        lines += [f"  {line}" for line in state.undecided]
+    if lines:
+        terminalreporter.write_sep("-", "awsprobe")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+# -- the probe cache ---------------------------------------------------------------------
+
+
+@dataclass
+class _Binding:
+    """One session (and endpoint) the cache has seen, with its runner."""
+
+    session: Any
+    runner: Runner
+
+
+class ProbeCache:
+    """Probe results per (action, region, identity ARN), shared by a whole test session.
+
+    Each probe is sent once: callers ask for a batch of (catalog entry, region)
+    pairs and only those not yet answered for that identity are sent, together,
+    through one :class:`~awsprobe.runner.Runner` per session. Thread-safe.
+    """
+
+    def __init__(self, *, workers: int | None = None, decode: bool = True) -> None:
+        from awsprobe.runner import DEFAULT_WORKERS
+
+        self.workers = workers or DEFAULT_WORKERS
+        self.decode = decode
+        self._lock = threading.RLock()
+        self._bindings: dict[tuple[int, str | None], _Binding] = {}
+        self._results: dict[tuple[str, str, str], ProbeResult] = {}
+        self._regions: dict[tuple[int, str | None, tuple[str, ...]], tuple[str, ...]] = {}
+        self._patterns: dict[str, tuple[CatalogEntry, ...]] = {}
+        self._explained: dict[str, tuple[str | None, str | None]] = {}
+        self._cannot_decode: dict[str, str] = {}
+        self._warnings: dict[str, None] = {}
+        self._sent: dict[str, int] = {}
+        self._reused: dict[str, int] = {}
+
+    def _binding(self, session: Any, endpoint_url: str | None) -> _Binding:
+        from awsprobe.runner import Runner
+
+        key = (id(session), endpoint_url)
+        binding = self._bindings.get(key)
+        if binding is None:  # the binding keeps the session alive: its id stays unique
+            runner = Runner(session, workers=self.workers, endpoint_url=endpoint_url)
+            binding = self._bindings[key] = _Binding(session, runner)
+        return binding
+
+    def identity(self, session: Any, endpoint_url: str | None = None) -> Identity:
+        """Who ``session`` is (one ``sts:GetCallerIdentity`` per session)."""
+        with self._lock:
+            return self._binding(session, endpoint_url).runner.identity
+
+    def regions(
+        self, session: Any, endpoint_url: str | None, names: Sequence[str] = ()
+    ) -> tuple[str, ...]:
+        """Region names checked and resolved (``()``: the session's region; ``all``)."""
+        from awsprobe.runner import resolve_regions
+
+        key = (id(session), endpoint_url, tuple(names))
+        with self._lock:
+            found = self._regions.get(key)
+            if found is None:
+                self._binding(session, endpoint_url)  # keep the session alive for its id
+                found = resolve_regions(list(names) or None, session, endpoint_url=endpoint_url)
+                self._regions[key] = found
+            return found
+
+    def entries(self, pattern: str) -> tuple[CatalogEntry, ...]:
+        """The probed catalog entries an action or glob names (``NoMatchError`` if none)."""
+        from awsprobe.catalog import load_catalog
+
+        with self._lock:
+            found = self._patterns.get(pattern)
+            if found is None:
+                found = self._patterns[pattern] = tuple(load_catalog(actions=[pattern]))
+            return found
+
+    def results(
+        self,
+        session: Any,
+        endpoint_url: str | None,
+        wanted: Iterable[tuple[CatalogEntry, str]],
+    ) -> dict[tuple[str, str], ProbeResult]:
+        """The results of ``wanted`` (entry, region) pairs, probing only those not cached."""
+        pairs = list(dict.fromkeys(wanted))
+        with self._lock:
+            runner = self._binding(session, endpoint_url).runner
+            arn = runner.identity.arn
+            missing: dict[str, list[CatalogEntry]] = {}
+            for entry, region in pairs:
+                if (entry.action, region, arn) not in self._results:
+                    missing.setdefault(region, []).append(entry)
+            self._reused[arn] = (
+                self._reused.get(arn, 0)
+                + len(pairs)
+                - sum(len(entries) for entries in missing.values())
+            )
+            batches: dict[tuple[CatalogEntry, ...], list[str]] = {}
+            for region, needed in missing.items():
+                batches.setdefault(tuple(needed), []).append(region)
+            for batch, regions in batches.items():
+                matrix = runner.run(list(batch), regions)
+                for result in matrix.results:
+                    self._results[(result.action, result.region, arn)] = result
+                self._sent[arn] = self._sent.get(arn, 0) + sum(
+                    1 for r in matrix.results if r.attempts
+                )
+                self._warnings.update(dict.fromkeys(matrix.warnings))
+            return {
+                (entry.action, region): self._results[(entry.action, region, arn)]
+                for entry, region in pairs
+            }
+
+    def explain(
+        self, session: Any, endpoint_url: str | None, results: Iterable[ProbeResult]
+    ) -> tuple[dict[str, str], list[str]]:
+        """Why each denial happened: (decoded line per encoded message, why some could not be).
+
+        Each message is sent to ``sts:DecodeAuthorizationMessage`` once per
+        session; the first alone, so that an identity that may not decode is
+        asked once, then the rest concurrently. Each reason a message could not
+        be decoded is listed once. Nothing is sent with decoding off.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from awsprobe.decode import encoded_message
+
+        blobs: dict[str, ProbeResult] = {}
+        for result in results:
+            blob = encoded_message(result.message)
+            if blob is not None and result.decoded is None:
+                blobs.setdefault(blob, result)
+        if not self.decode or not blobs:
+            return {}, []
+        with self._lock:
+            todo = [(blob, result) for blob, result in blobs.items() if blob not in self._explained]
+            if todo:
+                blob, result = todo.pop(0)
+                self._explained[blob] = self._decode(session, endpoint_url, result, blob)
+            if todo:
+                with ThreadPoolExecutor(
+                    max_workers=min(8, len(todo)), thread_name_prefix="awsprobe-decode"
+                ) as pool:
+                    answers = pool.map(
+                        lambda item: self._decode(session, endpoint_url, item[1], item[0]), todo
+                    )
+                    for (blob, _), answer in zip(todo, answers, strict=True):
+                        self._explained[blob] = answer
+            lines: dict[str, str] = {}
+            failures: dict[str, None] = {}
+            for blob in blobs:
+                line, failure = self._explained[blob]
+                if line:
+                    lines[blob] = line
+                if failure:
+                    failures[failure] = None
+        return lines, list(failures)
+
+    def _decode(
+        self, session: Any, endpoint_url: str | None, result: ProbeResult, blob: str
+    ) -> tuple[str | None, str | None]:
+        from botocore.exceptions import BotoCoreError
+
+        from awsprobe.decode import decode_authorization_message
+        from awsprobe.errors import AwsprobeError, UsageError
+
+        arn = result.identity
+        blocked = self._cannot_decode.get(arn)
+        if blocked is not None:
+            return None, blocked
+        prefix = result.action.split(":", 1)[0]
+        try:
+            explanation, _ = decode_authorization_message(
+                blob, session, endpoint_url=endpoint_url, service_prefix=prefix
+            )
+        except UsageError as exc:  # this message: malformed or expired
+            return None, str(exc)
+        except (AwsprobeError, BotoCoreError) as exc:  # this identity may not decode at all
+            self._cannot_decode[arn] = str(exc)
+            return None, str(exc)
+        return explanation.line, None
+
+    def summary(self) -> list[str]:
+        """One line per identity probed (dry runs sent, answers reused), then any warnings."""
+        with self._lock:
+            lines = [
+                f"{_plural(self._sent.get(arn, 0), 'dry run')} sent as {arn}, "
+                f"{_plural(self._reused.get(arn, 0), 'answer')} reused from the cache"
+                for arn in dict.fromkeys([*self._sent, *self._reused])
+            ]
+            return lines + [f"warning: {w}" for w in self._warnings]
+
+    @property
+    def sent(self) -> int:
+        """How many dry runs this cache sent, over every identity."""
+        with self._lock:
+            return sum(self._sent.values())
+
+    def close(self) -> None:
+        """Close every runner's connections."""
+        with self._lock:
+            bindings, self._bindings = list(self._bindings.values()), {}
+        for binding in bindings:
+            binding.runner.close()
+
+
+# -- the facade --------------------------------------------------------------------------
+
+
+def _region_list(region: str | Sequence[str] | None) -> tuple[str, ...]:
+    if region is None:
+        return ()
+    if isinstance(region, str):
+        return (region,)
+    return tuple(region)
+
+
+def _as_list(value: object, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and all(isinstance(v, str) and v for v in value):
+        return list(value)
+    raise TypeError(f"{name}= takes an action glob or a list of them, not {value!r}")
+
+
+class AwsPermissions:
+    """What the test's AWS identity may do, probed lazily with dry runs and cached.
+
+    ``action`` arguments are IAM actions (``ec2:RunInstances``) or globs
+    (``ec2:Describe*``); a glob is allowed only when every matching action is.
+    ``region`` is a region name or a list of them; ``None`` means the default
+    regions (``--awsprobe-regions``, else the session's region).
+    """
+
+    def __init__(
+        self,
+        cache: ProbeCache,
+        session: Any,
+        endpoint_url: str | None = None,
+        *,
+        regions: Sequence[str] = (),
+        strict: bool = True,
+        on_undecided: Callable[[str], None] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.strict = strict
+        self._region_names = tuple(regions)
+        self._on_undecided = on_undecided
+
+    def __repr__(self) -> str:
+        return f"<AwsPermissions strict={self.strict} regions={self._region_names or 'default'}>"
+
+    # -- plumbing: every library error becomes a skip or a readable failure ---------------
+
+    def _call(self, what: Callable[[], Any]) -> Any:
+        __tracebackhide__ = True
+        from awsprobe.errors import AwsprobeError, CredentialsError
+
+        try:
+            return what()
+        except CredentialsError as exc:
+            if _credentials_missing(self.session, exc):
+                pytest.skip(NO_CREDENTIALS)
+            pytest.fail(f"awsprobe: {exc}", pytrace=False)
+        except AwsprobeError as exc:
+            pytest.fail(f"awsprobe: {exc}", pytrace=False)
+
+    @property
+    def identity(self) -> Identity:
+        """Who the session is (asked of STS once per session)."""
+        __tracebackhide__ = True
+        identity: Identity = self._call(
+            lambda: self.cache.identity(self.session, self.endpoint_url)
+        )
+        return identity
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions an assertion without ``region`` applies to."""
+        __tracebackhide__ = True
+        found: tuple[str, ...] = self._call(
+            lambda: self.cache.regions(self.session, self.endpoint_url, self._region_names)
+        )
+        return found
+
+    def _where(self, region: str | Sequence[str] | None) -> tuple[str, ...]:
+        __tracebackhide__ = True
+        names = _region_list(region)
+        if not names:
+            return self.regions
+        found: tuple[str, ...] = self._call(
+            lambda: self.cache.regions(self.session, self.endpoint_url, names)
+        )
+        return found
+
+    def _probe(self, pairs: Sequence[tuple[CatalogEntry, str]]) -> dict[tuple[str, str], Any]:
+        __tracebackhide__ = True
+        found: dict[tuple[str, str], Any] = self._call(
+            lambda: self.cache.results(self.session, self.endpoint_url, pairs)
+        )
+        return found
+
+    def _entries(self, pattern: str) -> tuple[CatalogEntry, ...]:
+        __tracebackhide__ = True
+        found: tuple[CatalogEntry, ...] = self._call(lambda: self.cache.entries(pattern))
+        return found
+
+    # -- queries -----------------------------------------------------------------------
+
+    def results(
+        self, *actions: str, region: str | Sequence[str] | None = None
+    ) -> list[ProbeResult]:
+        """The probe results of every action the globs match, in every region asked."""
+        __tracebackhide__ = True
+        where = self._where(region)
+        pairs = [(e, r) for a in actions for e in self._entries(a) for r in where]
+        found = self._probe(pairs)
+        return [found[(e.action, r)] for e, r in dict.fromkeys(pairs)]
+
+    def result(self, action: str, region: str | None = None) -> ProbeResult:
+        """The probe result of one action in one region (default: the first default region)."""
+        __tracebackhide__ = True
+        from awsprobe.catalog import Catalog
+
+        if any(ch in action for ch in "*?["):
+            pytest.fail(
+                f"awsprobe: result() and outcome() take one action, not a glob ({action!r}); "
+                "use results() or allowed() for globs",
+                pytrace=False,
+            )
+        entry = self._call(lambda: Catalog(self.cache.entries(action)).find(action))
+        where = region or self.regions[0]
+        found: ProbeResult = self._probe([(entry, self._where(where)[0])])[(entry.action, where)]
+        return found
+
+    def outcome(self, action: str, region: str | None = None) -> Outcome:
+        """The outcome (allowed, denied, inconclusive, error, dry_run_ignored) of one action."""
+        __tracebackhide__ = True
+        return self.result(action, region).outcome
+
+    def allowed(self, action: str, region: str | Sequence[str] | None = None) -> bool:
+        """True when every action the glob matches is allowed in every region asked.
+
+        False when one is denied. An answer that is neither allowed nor denied
+        (inconclusive, error, dry run ignored) cannot say either: with strict
+        on (the default) it raises ``AssertionError`` saying why,
+        so an outage never reads as "not allowed"; with strict off it is False.
+        """
+        __tracebackhide__ = True
+        from awsprobe.classify import Outcome
+
+        results = self.results(action, region=region)
+        decided = (Outcome.ALLOWED, Outcome.DENIED)
+        undecided = [r for r in results if r.outcome not in decided]
+        if undecided and self.strict:
+            lines = [
+                f"allowed({action!r}): cannot tell, no verdict for "
+                f"{len(undecided)} of {_plural(len(results), 'probe')}"
+            ]
+            for result in undecided:
+                code = f" ({result.code})" if result.code else ""
+                lines.append(f"  {result.action} in {result.region}: {result.outcome.value}{code}")
+                lines.append(f"      why: {result.detail}")
+            lines.append(f"  {_UNDECIDED_HINT}")
+            raise AssertionError("\n".join(lines))
+        return all(r.outcome is Outcome.ALLOWED for r in results)
+
+    def matrix(self, *actions: str, region: str | Sequence[str] | None = None) -> Matrix:
+        """The matching results as a :class:`~awsprobe.matrix.Matrix` (save it as a baseline)."""
+        __tracebackhide__ = True
+        results = self.results(*actions, region=region)
+        return self._matrix(results, self._where(region))
+
+    def _matrix(self, results: Iterable[ProbeResult], regions: Sequence[str]) -> Matrix:
+        from awsprobe.matrix import Matrix
+
+        ordered = sorted(results, key=lambda r: (r.service, r.action, r.region))
+        return Matrix(identity=self.identity, regions=tuple(regions), results=tuple(ordered))
+
+    # -- assertions --------------------------------------------------------------------
+
+    def assert_allowed(
+        self, *actions: str, region: str | Sequence[str] | None = None, strict: bool | None = None
+    ) -> None:
+        """Fail unless every action the globs match is allowed in every region asked."""
+        __tracebackhide__ = True
+        self._assert(actions, (), region, strict, f"assert_allowed({_args(actions, region)})")
+
+    def assert_denied(
+        self, *actions: str, region: str | Sequence[str] | None = None, strict: bool | None = None
+    ) -> None:
+        """Fail unless every action the globs match is denied in every region asked."""
+        __tracebackhide__ = True
+        self._assert((), actions, region, strict, f"assert_denied({_args(actions, region)})")
+
+    def _assert(
+        self,
+        allow: Sequence[str],
+        deny: Sequence[str],
+        region: str | Sequence[str] | None,
+        strict: bool | None,
+        title: str,
+    ) -> None:
+        __tracebackhide__ = True
+        from awsprobe.expect import Expectations
+
+        expectations = Expectations.from_lists(
+            allow, deny, strict=self.strict if strict is None else strict
+        )
+        expectations = _with_regions(expectations, _region_list(region))
+        message = self._check([expectations], title)
+        if message:
+            raise AssertionError(message)
+
+    def expect(
+        self,
+        allow: Iterable[str] | str = (),
+        deny: Iterable[str] | str = (),
+        *,
+        region: str | None = None,
+        regions: Sequence[str] | None = None,
+        strict: bool | None = None,
+        title: str = MARKER,
+    ) -> None:
+        """What the marker does: fail (a readable failure, no traceback) listing every miss."""
+        __tracebackhide__ = True
+        expectations = self._expectations(
+            {"allow": allow, "deny": deny, "region": region, "regions": regions, "strict": strict}
+        )
+        message = self._check([expectations], title)
+        if message:
+            pytest.fail(message, pytrace=False)
+
+    def _expectations(self, kwargs: dict[str, Any]) -> Expectations:
+        __tracebackhide__ = True
+        from awsprobe.expect import Expectations
+
+        unknown = sorted(set(kwargs) - _MARKER_KEYS)
+        if unknown:
+            pytest.fail(
+                f"{MARKER}: unknown argument {unknown[0]}=; it takes allow=, deny=, "
+                "region= or regions=, and strict=",
+                pytrace=False,
+            )
+        try:
+            allow = _as_list(kwargs.get("allow"), "allow")
+            deny = _as_list(kwargs.get("deny"), "deny")
+            regions = _as_list(kwargs.get("regions"), "regions")
+        except TypeError as exc:
+            pytest.fail(f"{MARKER}: {exc}", pytrace=False)
+        region = kwargs.get("region")
+        if region is not None and not isinstance(region, str):
+            pytest.fail(
+                f"{MARKER}: region= takes one region name; use regions= for a list",
+                pytrace=False,
+            )
+        if region and regions:
+            pytest.fail(f"{MARKER}: give region= or regions=, not both", pytrace=False)
+        if not allow and not deny:
+            pytest.fail(
+                f"{MARKER}: nothing to check: give allow=[...] and/or deny=[...]", pytrace=False
+            )
+        strict = kwargs.get("strict")
+        if strict is not None and not isinstance(strict, bool):
+            pytest.fail(f"{MARKER}: strict= takes True or False, not {strict!r}", pytrace=False)
+        expectations = Expectations.from_lists(
+            allow, deny, strict=self.strict if strict is None else strict
+        )
+        return _with_regions(expectations, (region,) if region else tuple(regions))
+
+    def _check(self, groups: Sequence[Expectations], title: str) -> str | None:
+        """Probe every expectation of every group in one batch; the failure message, if any."""
+        __tracebackhide__ = True
+        from awsprobe.expect import check_matrix
+
+        expanded: list[tuple[Expectations, list[tuple[Expectation, CatalogEntry, str]]]] = []
+        for group in groups:
+            # region names are checked (and "all" resolved) before anything is sent
+            regions = self._where(group.regions) if group.regions else self.regions
+            for name in dict.fromkeys(i.region for i in group.items if i.region):
+                self._where(name)
+            group = replace(group, regions=regions)
+            pairs: list[tuple[Expectation, CatalogEntry, str]] = self._call(group.expand)
+            expanded.append((group, pairs))
+        results = self._probe(
+            [(entry, region) for _, pairs in expanded for _, entry, region in pairs]
+        )
+        matrix = self._matrix(results.values(), self.regions)
+        unmet: list[Unmet] = []
+        checked = 0
+        for expectations, pairs in expanded:
+            report = check_matrix(expectations, matrix, pairs)
+            unmet += report.unmet
+            checked += report.checked
+            if self._on_undecided is not None:
+                for skipped in report.skipped:
+                    self._on_undecided(f"{title}: {skipped.line}: {skipped.result.detail}")
+        if not unmet:
+            return None
+        return self._message(title, unmet, checked)
+
+    def _message(self, title: str, unmet: Sequence[Unmet], checked: int) -> str:
+        from awsprobe.classify import Outcome
+
+        arn = self.identity.arn
+        reasons, failures = self._denial_reasons([miss.result for miss in unmet])
+        lines = [f"{title}: {len(unmet)} of {checked} expectations unmet for {arn}"]
+        undecided = False
+        for miss in unmet:
+            result = miss.result
+            line = f"  {miss.line}"
+            if miss.expectation.pattern.lower() != result.action.lower():
+                line += f"  [{miss.expectation.expected.value} {miss.expectation.pattern}]"
+            lines.append(line)
+            if result.outcome is Outcome.DENIED:
+                reason = reasons(result)
+                if reason:
+                    lines.append(f"      why: {reason}")
+            elif result.outcome is not Outcome.ALLOWED:
+                undecided = undecided or result.outcome is not Outcome.DRY_RUN_IGNORED
+                lines.append(f"      why: {result.detail}")
+        lines += [f"  (denials not explained: {failure})" for failure in failures]
+        if undecided:
+            lines.append(f"  ({_UNDECIDED_HINT})")
+        return "\n".join(lines)
+
+    def _denial_reasons(
+        self, results: Sequence[ProbeResult]
+    ) -> tuple[Callable[[ProbeResult], str | None], list[str]]:
+        """(why a denied result was denied, why some denials could not be decoded)."""
+        from awsprobe.classify import Outcome
+        from awsprobe.decode import encoded_message
+
+        denied = [r for r in results if r.outcome is Outcome.DENIED]
+        decoded, failures = self.cache.explain(self.session, self.endpoint_url, denied)
+
+        def reason(result: ProbeResult) -> str | None:
+            if result.decoded is not None:
+                return result.decoded.line
+            blob = encoded_message(result.message)
+            return decoded.get(blob, result.reason) if blob else result.reason
+
+        return reason, failures
+
+
+def _with_regions(expectations: Expectations, regions: Sequence[str]) -> Expectations:
+    return replace(expectations, regions=tuple(regions), source=f"@pytest.mark.{MARKER}")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _args(actions: Sequence[str], region: str | Sequence[str] | None) -> str:
+    parts = [repr(a) for a in actions]
+    if region is not None:
+        parts.append(f"region={region!r}")
+    return ", ".join(parts)
+
+
+def _credentials_missing(session: Any, exc: BaseException) -> bool:
+    """Whether a :class:`CredentialsError` means "none found" (skip), not "rejected" (fail)."""
+    from botocore.exceptions import NoCredentialsError
+
+    if isinstance(exc.__cause__, NoCredentialsError):
+        return True
+    try:
+        return session.get_credentials() is None
+    except Exception:
+        return False
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+
+def _default_session(settings: Settings) -> Any:
+    import boto3
+
+    return boto3.Session(profile_name=settings.profile, region_name=settings.region)
+
+
+@pytest.fixture(scope="session")
+def awsprobe_sandbox(pytestconfig: pytest.Config) -> Iterator[Sandbox | None]:
+    """The local sandbox (started once, stopped at the end), or None when not configured."""
+    state = _state(pytestconfig)
+    if not state.settings.sandbox:
+        yield None
+        return
+    from awsprobe.sandbox import Sandbox
+
+    with Sandbox(state.policy, region=state.settings.region or "us-east-1") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="session")
+def awsprobe_session(pytestconfig: pytest.Config, awsprobe_sandbox: Sandbox | None) -> Any:
+    """The boto3 session whose permissions are asserted. Override it to bring your own.
+
+    Default: the sandbox user's session, else ``boto3.Session`` with
+    ``--awsprobe-profile`` and ``--awsprobe-region``.
+    """
+    if awsprobe_sandbox is not None:
+        return awsprobe_sandbox.session()
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return _default_session(_state(pytestconfig).settings)
+    except BotoCoreError as exc:
+        pytest.fail(f"awsprobe: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def awsprobe_endpoint_url(
+    pytestconfig: pytest.Config, awsprobe_sandbox: Sandbox | None
+) -> str | None:
+    """The endpoint every call goes to: the sandbox's, ``--awsprobe-endpoint-url``, or None."""
+    if awsprobe_sandbox is not None:
+        return awsprobe_sandbox.endpoint_url
+    return _state(pytestconfig).settings.endpoint_url
+
+
+@pytest.fixture(scope="session")
+def awsprobe_cache(pytestconfig: pytest.Config) -> Iterator[ProbeCache]:
+    """The session's :class:`ProbeCache`: each (action, region, identity) is probed once."""
+    state = _state(pytestconfig)
+    cache = ProbeCache(decode=state.settings.decode)
+    state.caches.append(cache)
+    yield cache
+    cache.close()
+
+
+@pytest.fixture
+def aws_permissions(
+    pytestconfig: pytest.Config,
+    awsprobe_cache: ProbeCache,
+    awsprobe_session: Any,
+    awsprobe_endpoint_url: str | None,
+) -> AwsPermissions:
+    """Assert what the AWS identity may do; skipped when no credentials can be found."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        credentials = awsprobe_session.get_credentials()
+    except BotoCoreError as exc:
+        pytest.fail(f"awsprobe: cannot load AWS credentials: {exc}", pytrace=False)
+    if credentials is None:
+        pytest.skip(NO_CREDENTIALS)
+    state = _state(pytestconfig)
+    return AwsPermissions(
+        awsprobe_cache,
+        awsprobe_session,
+        awsprobe_endpoint_url,
+        regions=state.settings.regions,
+        strict=state.settings.strict,
+        on_undecided=state.undecided.append,
+    )
+
+
+# -- the marker --------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    for item in items:
+        if (
+            isinstance(item, pytest.Function)
+            and item.get_closest_marker(MARKER) is not None
+            and "aws_permissions" not in item.fixturenames
+        ):
+            item.fixturenames.append("aws_permissions")
+    baseline = _state(config).settings.baseline
+    if baseline is not None:
+        items.extend(_BaselineFile.from_parent(session, path=baseline).collect())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Check the test's ``aws_permissions`` markers before its body runs."""
+    if not isinstance(item, pytest.Function):
+        return
+    marks = list(item.iter_markers(MARKER))
+    if not marks:
+        return
+    permissions = item.funcargs.get("aws_permissions")
+    if not isinstance(permissions, AwsPermissions):
+        pytest.fail(
+            f"{MARKER}: the aws_permissions fixture is overridden with something that is not "
+            "an AwsPermissions; the marker needs the plugin's own",
+            pytrace=False,
+        )
+    groups = []
+    for mark in marks:
+        if mark.args:
+            pytest.fail(
+                f"{MARKER}: takes keyword arguments only: allow=[...], deny=[...], "
+                "region= or regions=, strict=",
+                pytrace=False,
+            )
+        groups.append(permissions._expectations(dict(mark.kwargs)))
+    message = permissions._check(groups, MARKER)
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+# -- the baseline item -------------------------------------------------------------------
+
+
+class _BaselineFile(pytest.File):
+    """The saved matrix as a collector: its one item is ``FILE::awsprobe-baseline``."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield _BaselineItem.from_parent(self, name=BASELINE_ITEM, callobj=_baseline)
+
+
+class _BaselineItem(pytest.Function):
+    """The item ``--awsprobe-baseline`` adds: a function, so that fixtures (and overrides) apply."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, BASELINE_ITEM
+
+
+def _baseline(aws_permissions: AwsPermissions, pytestconfig: pytest.Config) -> None:
+    """Fail when the identity's permissions differ from the saved matrix."""
+    from awsprobe.catalog import load_catalog
+    from awsprobe.compare import diff
+    from awsprobe.matrix import Matrix
+
+    path = _state(pytestconfig).settings.baseline
+    assert path is not None
+    baseline = Matrix.load(path)
+    if len({r.identity for r in baseline.results}) > 1:
+        pytest.fail(
+            f"{BASELINE_ITEM}: {path} holds results of several identities; "
+            "save a matrix of one identity as the baseline",
+            pytrace=False,
+        )
+    services = sorted({r.service for r in baseline.results})
+    catalog = {e.action: e for e in load_catalog(services=services)} if services else {}
+    pairs = [(catalog[r.action], r.region) for r in baseline.results if r.action in catalog]
+    permissions = aws_permissions
+    current = permissions._matrix(permissions._probe(pairs).values(), baseline.regions)
+    drift = diff(baseline, current)
+    if not drift.differs:
+        return
+    was = baseline.identity.arn
+    now = current.identity.arn
+    taken = f" (taken as {was})" if was != now else ""
+    changed = [c.new for _, changes in drift.sections() for c in changes if c.new is not None]
+    reasons, failures = permissions._denial_reasons(changed)
+    lines = [f"{BASELINE_ITEM}: the permissions of {now} differ from {path}{taken}"]
+    for title, changes in drift.sections():
+        lines.append(f"  {title} ({len(changes)}):")
+        for change in changes:
+            lines.append(f"    {change.line}")
+            why = reasons(change.new) if change.new is not None else None
+            if why and change.new is not None and change.new.outcome.value == "denied":
+                lines.append(f"        why: {why}")
+    lines += [f"  (denials not explained: {failure})" for failure in failures]
+    pytest.fail("\n".join(lines), pytrace=False)
