@@ -33,7 +33,7 @@ from awsprobe.compare import Drift, diff
 from awsprobe.errors import AwsprobeError, CredentialsError, SchemaError, UsageError
 from awsprobe.matrix import Matrix
 from awsprobe.report import FORMATS, render
-from awsprobe.runner import DEFAULT_WORKERS, ProbeInterrupted, probe
+from awsprobe.runner import DEFAULT_WORKERS, CredentialsExpired, ProbeInterrupted, probe
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -549,8 +549,12 @@ def _probe(
     catalog: Catalog,
     regions: Any,
     resources: dict[str, list[str]] | None = None,
-) -> tuple[Matrix, bool]:
-    """Run the probe with a progress bar; (matrix, interrupted)."""
+) -> tuple[Matrix, AwsprobeError | None]:
+    """Run the probe with a progress bar: (matrix, what stopped it early or None).
+
+    An interruption (:class:`ProbeInterrupted`) or expired credentials
+    (:class:`CredentialsExpired`) still return the results gathered so far.
+    """
     if args.discover < 0:
         raise UsageError(f"--discover takes a positive number, not {args.discover}")
     progress = _Progress(sys.stderr)
@@ -567,11 +571,21 @@ def _probe(
             resources=resources,
             discover=args.discover,
         )
-    except ProbeInterrupted as interrupted:
+    except (ProbeInterrupted, CredentialsExpired) as stopped:
         progress.close()
-        return interrupted.matrix, True
+        return stopped.matrix, stopped
     progress.close()
-    return result, False
+    return result, None
+
+
+def _stopped(stop: AwsprobeError, save: str | None) -> int:
+    """One line for a run that stopped early; its exit code."""
+    saved = f"; partial results saved to {save}" if save else ""
+    if isinstance(stop, CredentialsExpired):
+        print(f"awsprobe: {' '.join(str(stop).split())}{saved}", file=sys.stderr)
+        return EXIT_CREDENTIALS
+    print(f"awsprobe: interrupted{saved}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _report_warnings(matrix: Matrix) -> None:
@@ -598,7 +612,7 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
     resources = _resources(args)
     catalog = load_catalog(args.services, args.actions, args.access_level)
     with _target(args) as target:
-        matrix, interrupted = _probe(args, target, catalog, args.regions, resources)
+        matrix, stop = _probe(args, target, catalog, args.regions, resources)
     if args.save:
         matrix.save(args.save)
     _report_warnings(matrix)
@@ -612,10 +626,8 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
             color=_use_color(args, out),
         )
     )
-    if interrupted:
-        saved = f"; partial results saved to {args.save}" if args.save else ""
-        print(f"awsprobe: interrupted{saved}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if stop is not None:
+        return _stopped(stop, args.save)
     if baseline is not None:
         drift = diff(baseline, matrix)
         if drift.differs:
@@ -687,13 +699,12 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         pairs = expectations.expand(default)
         regions = expectations.regions_needed(default)
         catalog = Catalog(dict.fromkeys(entry for _, entry, _ in pairs))
-        matrix, interrupted = _probe(args, target, catalog, list(regions), resources)
+        matrix, stop = _probe(args, target, catalog, list(regions), resources)
     if args.save:
         matrix.save(args.save)
     _report_warnings(matrix)
-    if interrupted:
-        print("awsprobe: interrupted before every expectation was probed", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if stop is not None:
+        return _stopped(stop, args.save)
     report = check_matrix(expectations, matrix, pairs)
     if args.output == "json":
         data = {
@@ -802,8 +813,25 @@ def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
 # -- entry points ----------------------------------------------------------------------
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: partial results kept, exit 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never calls ``sys.exit``)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main_logged(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main_logged(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main_logged(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     if not debug:

@@ -57,6 +57,8 @@ from awsprobe.matrix import Identity, Matrix, ProbeResult
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_WORKERS",
+    "EXPIRED_CODES",
+    "CredentialsExpired",
     "Pacer",
     "ProbeInterrupted",
     "Runner",
@@ -126,6 +128,26 @@ class ProbeInterrupted(AwsprobeError, KeyboardInterrupt):
         super().__init__(
             f"interrupted after {len(matrix.results)} results; the partial matrix is kept"
         )
+
+
+class CredentialsExpired(CredentialsError):
+    """Credentials expired mid-run; probing stopped for that identity, ``matrix`` keeps
+    every result gathered (the CLI saves it and exits 3)."""
+
+    def __init__(self, matrix: Matrix, identities: Sequence[str]) -> None:
+        self.matrix = matrix
+        self.identities = tuple(identities)
+        super().__init__(
+            f"the credentials of {', '.join(self.identities)} expired mid-run; probing "
+            f"stopped after {len(matrix.results)} results (kept); refresh the credentials "
+            "(a new session or MFA code) and run again"
+        )
+
+
+#: Answers that mean the credentials stopped working mid-run (REFERENCE.md §1.2, §8).
+EXPIRED_CODES: Final = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
+)
 
 
 def bucket_for(service: str, operation: str) -> tuple[float, float]:
@@ -439,6 +461,8 @@ class Runner:
             if wait_for > 0 and self._stop.wait(wait_for):
                 break
             answer = self._send(call, entry, replaced)
+            if answer.code in EXPIRED_CODES and attempts < self.max_attempts and self._refresh():
+                continue  # refreshable credentials (an assumed role) refresh instead of stopping
             if attempts >= self.max_attempts or not _retryable(answer):
                 break
             if answer.code in THROTTLE_CODES or answer.http_status == 429:
@@ -452,7 +476,7 @@ class Runner:
         if verdict.outcome is Outcome.INCONCLUSIVE and placeholders:
             detail += (
                 f"; it was sent with a placeholder {', '.join(placeholders)}: supply a real "
-                "one with --resources FILE or --discover"
+                "one (--resources FILE or --discover; resources= or discover= in Python)"
             )
         return ProbeResult(
             action=entry.action,
@@ -538,6 +562,8 @@ class Runner:
                     canary_of = pending.pop(future)
                     result = future.result()
                     emit(result)
+                    if result.code in EXPIRED_CODES:
+                        raise _Expired
                     if canary_of is None:
                         continue
                     key = canary_of
@@ -554,13 +580,15 @@ class Runner:
                         continue
                     for task in rest:
                         pending[pool.submit(self._task, task)] = None
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Expired) as stop:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             for future in pending:
                 if future.done() and not future.cancelled() and future.exception() is None:
                     emit(future.result())
             partial = self._matrix(identity, regions, results, started, notes, complete=False)
+            if isinstance(stop, _Expired):
+                raise CredentialsExpired(partial, [identity.arn]) from None
             raise ProbeInterrupted(partial) from None
         except BaseException:
             self._stop.set()
@@ -568,6 +596,20 @@ class Runner:
             raise
         pool.shutdown(wait=True)
         return self._matrix(identity, regions, results, started, notes, complete=True)
+
+    def _refresh(self) -> bool:
+        """Force a refresh of refreshable credentials; False when they cannot refresh."""
+        credentials = self.session.get_credentials()
+        refresh = getattr(credentials, "_protected_refresh", None)
+        if refresh is None or not getattr(credentials, "refresh_needed", None):
+            return False
+        with self._lock:
+            try:
+                refresh(is_mandatory=True)
+            except Exception as exc:  # the refresh itself failed: stop as expired
+                logger.debug("credential refresh failed: %s", exc)
+                return False
+        return True
 
     def _task(self, task: Task) -> ProbeResult:
         return self.probe_one(task.entry, task.region, task.overrides, task.resource)
@@ -604,6 +646,10 @@ class Runner:
             complete=complete,
             warnings=tuple(dict.fromkeys(notes)),
         )
+
+
+class _Expired(Exception):
+    """Internal: a probe answered that the credentials expired."""
 
 
 def _retryable(answer: Answer) -> bool:
@@ -744,6 +790,7 @@ def probe(
         names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
     pacer = Pacer()
     done: list[Matrix] = []
+    expired_arns: list[str] = []
     entries = [e for e in selected if e.probe]
     total = len(cores) * len(list(expand(entries, names, resources)))
 
@@ -785,13 +832,20 @@ def probe(
             except ProbeInterrupted as interrupted:
                 done.append(interrupted.matrix)
                 raise ProbeInterrupted(_combine(done, identities)) from None
+            except CredentialsExpired as expired:  # stop this identity, go on with the others
+                expired_arns.append(identity.arn)
+                done.append(expired.matrix)
+                continue
         if decode:
             explained, why = explain_denials(
                 matrix.results, core, endpoint_url=endpoint_url, workers=min(workers, 8)
             )
             matrix = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
         done.append(matrix)
-    return _combine(done, identities)
+    combined = _combine(done, identities)
+    if expired_arns:
+        raise CredentialsExpired(combined, expired_arns)
+    return combined
 
 
 def _combine(matrices: Sequence[Matrix], identities: Sequence[Identity]) -> Matrix:

@@ -54,6 +54,7 @@ class Seen:
     operation: str
     region: str
     body: bytes
+    key: str = ""
 
 
 Reply = tuple[int, bytes] | BaseException
@@ -78,10 +79,10 @@ class FakeAWS:
         operation = event_name.rsplit(".", 1)[-1]
         auth = request.headers.get("Authorization", b"")
         auth_text = auth.decode() if isinstance(auth, bytes) else str(auth)
-        scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", auth_text)
-        region, service = (scope.group(1), scope.group(2)) if scope else ("?", "?")
+        scope = re.search(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/", auth_text)
+        key, region, service = scope.groups() if scope else ("", "?", "?")
         body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
-        seen = Seen(service, operation, region, body)
+        seen = Seen(service, operation, region, body, key)
         with self.lock:
             self.seen.append(seen)
             key = (operation, region)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
@@ -269,3 +271,92 @@ def test_can_is_true_only_for_allowed() -> None:
 def test_default_reply_is_dry_run_ok() -> None:
     """(sanity) the fake's default answer is the EC2 success signal."""
     assert DRY_RUN_OK[0] == 412
+
+
+def _expire_after(n: int) -> Callable[[Seen, int], tuple[int, bytes] | None]:
+    seen_count = [0]
+    lock = threading.Lock()
+
+    def rule(seen: Seen, nth: int) -> tuple[int, bytes] | None:
+        with lock:
+            seen_count[0] += 1
+            if seen_count[0] > n:
+                return (400, ec2_error("RequestExpired", "Request has expired."))
+        return None
+
+    return rule
+
+
+def test_expired_credentials_stop_the_identity_and_keep_results() -> None:
+    """RequestExpired mid-run: CredentialsExpired with the partial matrix; few probes after."""
+    from awsprobe.runner import CredentialsExpired
+
+    fake = FakeAWS(_expire_after(20))
+    with pytest.raises(CredentialsExpired) as info:
+        probe(catalog=DESCRIBES, session=fake.session, workers=4)
+    partial = info.value.matrix
+    assert partial.complete is False
+    assert sum(r.outcome is Outcome.ALLOWED for r in partial) == 20
+    # stopped at once: at most a worker's worth of requests after the first expiry
+    assert len(fake.sent()) <= 20 + 1 + 4 * 2
+    assert len(partial.results) < len(DESCRIBES)
+    assert "expired mid-run" in str(info.value)
+
+
+def test_refreshable_credentials_refresh_instead_of_stopping() -> None:
+    """An assumed-role style session: the expired key is refreshed and the run completes."""
+    import datetime as dt
+
+    from botocore.credentials import RefreshableCredentials
+
+    keys = iter(["ASIAOLDOLDOLDOLDOLD0", "ASIANEWNEWNEWNEWNEW0", "ASIANEWNEWNEWNEWNEW1"])
+
+    def refresh() -> dict[str, str]:
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        return {
+            "access_key": next(keys),
+            "secret_key": "s",
+            "token": "t",
+            "expiry_time": expiry.isoformat(),
+        }
+
+    def old_key_expired(seen: Seen, nth: int) -> tuple[int, bytes] | None:
+        if seen.key == "ASIAOLDOLDOLDOLDOLD0":
+            return (400, ec2_error("RequestExpired", "Request has expired."))
+        return None
+
+    fake = FakeAWS(old_key_expired)
+    fake.session._credentials = RefreshableCredentials.create_from_metadata(
+        refresh(), refresh, "assume-role"
+    )
+    matrix = probe(catalog=_one("ec2:RunInstances"), session=fake.session)
+    (result,) = matrix.results
+    assert result.outcome is Outcome.ALLOWED
+    assert result.attempts == 2
+
+
+def test_cli_exits_3_and_saves_when_credentials_expire(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI: one line, exit 3, partial results saved."""
+    from awsprobe import cli
+    from awsprobe.matrix import Matrix
+    from awsprobe.runner import CredentialsExpired
+
+    partial = Matrix(
+        identity=__import__("awsprobe").Identity("arn:aws:iam::1:user/x", "1", "AIDA"),
+        regions=("us-east-1",),
+        results=(),
+        complete=False,
+    )
+
+    def expired(**_: object) -> Matrix:
+        raise CredentialsExpired(partial, ["arn:aws:iam::1:user/x"])
+
+    monkeypatch.setattr(cli, "probe", expired)
+    saved = tmp_path / "p.json"
+    assert cli.main(["matrix", "--save", str(saved)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "expired mid-run" in err
+    assert Matrix.load(saved).complete is False
