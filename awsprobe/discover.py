@@ -19,10 +19,8 @@ and KMS probes need a real key. Two ways to supply real ids:
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -31,6 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awsprobe.errors import SchemaError
+from awsprobe.expect import read_toml
 from awsprobe.guard import guarded_client
 
 __all__ = [
@@ -42,7 +41,6 @@ __all__ = [
     "load_resources",
 ]
 
-_MAX_BYTES: Final = 1_000_000
 _READ_VERBS: Final = ("Describe", "List", "Get")
 
 
@@ -141,19 +139,7 @@ RESOURCE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
 
 def load_resources(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     """Read a resources file: parameter name or resource type -> list of ids."""
-    target = Path(path)
-    try:
-        if target.stat().st_size > _MAX_BYTES:
-            raise SchemaError(f"{path}: larger than {_MAX_BYTES} bytes; is it the right file?")
-        raw = tomllib.loads(target.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SchemaError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise SchemaError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SchemaError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise SchemaError(f"{path}: cannot read it ({exc.strerror})") from None
+    raw = read_toml(path)
     resources: dict[str, list[str]] = {}
     for key, value in raw.items():
         parameter = RESOURCE_TYPES.get(key.lower(), key)

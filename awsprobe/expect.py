@@ -32,7 +32,15 @@ from awsprobe.classify import Outcome
 from awsprobe.errors import NoMatchError, SchemaError, UsageError
 from awsprobe.matrix import Matrix, ProbeResult
 
-__all__ = ["CheckReport", "Expectation", "Expectations", "Expected", "Unmet", "check_matrix"]
+__all__ = [
+    "CheckReport",
+    "Expectation",
+    "Expectations",
+    "Expected",
+    "Unmet",
+    "check_matrix",
+    "read_toml",
+]
 
 _KNOWN_KEYS = frozenset({"allow", "deny", "regions", "region", "strict"})
 _MAX_BYTES = 1_000_000
@@ -98,19 +106,7 @@ class Expectations:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Expectations:
         """Read a TOML expectations file; :class:`SchemaError` names the problem."""
-        target = Path(path)
-        try:
-            if target.stat().st_size > _MAX_BYTES:
-                raise SchemaError(f"{path}: larger than {_MAX_BYTES} bytes; is it the right file?")
-            raw = tomllib.loads(target.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SchemaError(f"{path}: no such file") from None
-        except UnicodeDecodeError:
-            raise SchemaError(f"{path}: not UTF-8 text") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SchemaError(f"{path}: not valid TOML ({exc})") from None
-        except OSError as exc:
-            raise SchemaError(f"{path}: cannot read it ({exc.strerror})") from None
+        raw = read_toml(path)
         try:
             return cls.from_mapping(raw, source=str(path))
         except SchemaError as exc:
@@ -174,6 +170,23 @@ class Expectations:
         base = tuple(self.regions) or tuple(default_regions)
         extra = tuple(i.region for i in self.items if i.region)
         return tuple(dict.fromkeys(base + extra))
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a small TOML file (expectations, resources); :class:`SchemaError` says what is wrong."""
+    target = Path(path)
+    try:
+        if target.stat().st_size > _MAX_BYTES:
+            raise SchemaError(f"{path}: larger than {_MAX_BYTES} bytes; is it the right file?")
+        return tomllib.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemaError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemaError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def _lists(table: Mapping[str, Any], region: str | None) -> list[Expectation]:
