@@ -35,12 +35,13 @@ from botocore.model import ServiceModel
 from botocore.parsers import RpcV2CBORParser
 
 from awsprobe.catalog import dry_run_member
-from awsprobe.errors import UnsafeRequestError
+from awsprobe.errors import UnsafeRequestError, UsageError
 
 __all__ = [
     "EXEMPT_OPERATIONS",
     "GUARD_MARKER",
     "check_request",
+    "core_session",
     "guarded_client",
     "install_guard",
 ]
@@ -100,6 +101,19 @@ def install_guard(
     return client
 
 
+def core_session(session: Any = None) -> botocore.session.Session:
+    """The botocore session behind ``session`` (a boto3 Session, a botocore Session, or
+    ``None`` for the default credential chain)."""
+    core = getattr(session, "_session", session)
+    if core is None:
+        core = botocore.session.get_session()
+    if not isinstance(core, botocore.session.Session):
+        raise UsageError(
+            f"session must be a boto3.Session or botocore Session, not {type(session).__name__}"
+        )
+    return core
+
+
 def guarded_client(
     session: Any,
     service: str,
@@ -118,9 +132,7 @@ def guarded_client(
     profiles and every other botocore setting apply as usual. This is the only
     way awsprobe creates clients.
     """
-    core = getattr(session, "_session", session)  # boto3.Session wraps a botocore one
-    if core is None:
-        core = botocore.session.get_session()
+    core = core_session(session)
     client = core.create_client(
         service,
         region_name=region,

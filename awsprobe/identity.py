@@ -76,7 +76,7 @@ from botocore.exceptions import (
 )
 
 from awsprobe.errors import AwsprobeError, CredentialsError, UsageError
-from awsprobe.guard import guarded_client
+from awsprobe.guard import core_session, guarded_client
 from awsprobe.matrix import Identity
 
 __all__ = [
@@ -449,7 +449,7 @@ class InstanceMetadata:
     def __init__(
         self, endpoint: str | None = None, timeout: float | None = None, *, session: Any = None
     ) -> None:
-        core = _core_session(session)
+        core = core_session(session)
         self.disabled = os.environ.get("AWS_EC2_METADATA_DISABLED", "false").lower() == "true"
         self.endpoint = endpoint or _configured_endpoint(core)
         parts = urlsplit(self.endpoint)
@@ -792,7 +792,7 @@ def whoami(
     One ``sts:GetCallerIdentity`` is sent (guard-exempt); with ``imds`` the
     instance metadata service is asked too (see :func:`probe_imds`).
     """
-    core = _core_session(session)
+    core = core_session(session)
     try:
         credentials = core.get_credentials()
     except BotoCoreError as exc:
@@ -928,7 +928,7 @@ def mfa_session(
     duration = _check_duration(duration_seconds, "GetSessionToken")
     if duration is not None:
         params["DurationSeconds"] = duration
-    core = _core_session(session)
+    core = core_session(session)
     client = _sts_client(core, None, endpoint_url)
     answer = _mint(client.get_session_token, "GetSessionToken", params, _mfa_hint)
     metadata = _metadata(answer["Credentials"])
@@ -982,7 +982,7 @@ def assume_role_session(
     duration = _check_duration(duration_seconds, "AssumeRole")
     if duration is not None:
         params["DurationSeconds"] = duration
-    core = _core_session(session)
+    core = core_session(session)
     client = _sts_client(core, None, endpoint_url)
 
     def fetch() -> dict[str, str]:
@@ -1083,7 +1083,7 @@ def _session_with(base: botocore.session.Session, credentials: Any) -> boto3.Ses
 
 
 def _frozen(session: Any) -> tuple[Any, _dt.datetime | None]:
-    core = _core_session(session)
+    core = core_session(session)
     try:
         credentials = core.get_credentials()
         frozen = credentials.get_frozen_credentials() if credentials is not None else None
@@ -1135,19 +1135,6 @@ def session_json(session: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _core_session(session: Any) -> botocore.session.Session:
-    # the same unwrapping as runner._core_session, kept here so that runner may import
-    # this module (to record whoami in a matrix) without an import cycle
-    core = getattr(session, "_session", session)
-    if core is None:
-        core = botocore.session.get_session()
-    if not isinstance(core, botocore.session.Session):
-        raise UsageError(
-            f"session must be a boto3.Session or botocore Session, not {type(session).__name__}"
-        )
-    return core
 
 
 def _sts_client(

@@ -42,7 +42,6 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
-    NoCredentialsError,
     ReadTimeoutError,
 )
 
@@ -51,7 +50,7 @@ from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
 from awsprobe.classify import THROTTLE_CODES, Answer, ErrorKind, Outcome, classify
 from awsprobe.decode import explain_denials, plain_reason
 from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
-from awsprobe.guard import guarded_client
+from awsprobe.guard import core_session, guarded_client
 from awsprobe.matrix import Identity, Matrix, ProbeResult
 
 __all__ = [
@@ -211,17 +210,6 @@ class Pacer:
             bucket.rate = max(bucket.rate / 2.0, 0.1)
 
 
-def _core_session(session: Any) -> botocore.session.Session:
-    core = getattr(session, "_session", session)
-    if core is None:
-        core = botocore.session.get_session()
-    if not isinstance(core, botocore.session.Session):
-        raise UsageError(
-            f"session must be a boto3.Session or botocore Session, not {type(session).__name__}"
-        )
-    return core
-
-
 def _session_region(core: botocore.session.Session) -> str:
     region = core.get_config_variable("region")
     return str(region) if region else DEFAULT_REGION
@@ -230,51 +218,14 @@ def _session_region(core: botocore.session.Session) -> str:
 def caller_identity(
     session: Any = None, *, region: str | None = None, endpoint_url: str | None = None
 ) -> Identity:
-    """Who the credentials belong to (``sts:GetCallerIdentity``, which cannot be denied)."""
-    core = _core_session(session)
-    try:
-        credentials = core.get_credentials()
-    except BotoCoreError as exc:
-        raise CredentialsError(f"cannot load AWS credentials: {exc}") from exc
-    if credentials is None:
-        raise CredentialsError(
-            "no AWS credentials found; set AWS_PROFILE or run 'aws configure', "
-            "or try the local sandbox with --sandbox"
-        )
-    method = getattr(credentials, "method", None)
-    client = guarded_client(
-        core,
-        "sts",
-        region=region or _session_region(core),
-        endpoint_url=endpoint_url,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 3},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-        ),
-    )
-    try:
-        answer = client.get_caller_identity()
-    except NoCredentialsError as exc:
-        raise CredentialsError(
-            "no AWS credentials found; set AWS_PROFILE or use --sandbox"
-        ) from exc
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        raise CredentialsError(
-            f"the credentials were rejected by sts:GetCallerIdentity ({code}); "
-            "refresh them (expired session?) or pick another --profile"
-        ) from exc
-    except BotoCoreError as exc:
-        raise AwsprobeError(
-            f"cannot reach STS to identify the caller ({exc}); check --endpoint-url and network"
-        ) from exc
-    return Identity(
-        arn=str(answer["Arn"]),
-        account=str(answer["Account"]),
-        user_id=str(answer["UserId"]),
-        credential_source=str(method) if method else None,
-    )
+    """Who the credentials belong to (``sts:GetCallerIdentity``, which cannot be denied).
+
+    :class:`CredentialsError` when there are none or they are rejected.
+    """
+    from awsprobe.identity import whoami
+
+    who = whoami(session, region=region, endpoint_url=endpoint_url, imds=False)
+    return who.identity()
 
 
 def _known_regions(core: botocore.session.Session) -> set[str]:
@@ -297,7 +248,7 @@ def resolve_regions(
     ``DescribeRegions`` for the regions enabled for the account; when that
     is denied, botocore's partition data is used and a warning says so.
     """
-    core = _core_session(session)
+    core = core_session(session)
     if regions is None:
         return (_session_region(core),)
     names = regions.split(",") if isinstance(regions, str) else list(regions)
@@ -378,7 +329,7 @@ class Runner:
             raise UsageError(f"workers must be at least 1, not {workers}")
         if max_attempts < 1:
             raise UsageError(f"max_attempts must be at least 1, not {max_attempts}")
-        self.session = _core_session(session)
+        self.session = core_session(session)
         self.workers = workers
         self.endpoint_url = endpoint_url
         self.verify = verify
@@ -778,7 +729,7 @@ def probe(
     placeholders. Nothing is ever sent without its dry-run flag.
     """
     selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
-    cores = [_core_session(s) for s in (sessions if sessions else [session])]
+    cores = [core_session(s) for s in (sessions if sessions else [session])]
     first = cores[0]
     notes: list[str] = []
     wants_all = isinstance(regions, str) and regions.strip().lower() == "all"
