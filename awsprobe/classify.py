@@ -6,6 +6,8 @@ order, the first one to answer wins (the model is botocore's retry checkers):
 
 1. ``no_answer``        an exception with no HTTP answer (connection refused
                         or reset, timeout, unparseable body)       -> error
+   ``unreadable``       an HTTP error whose body botocore could not parse
+                        (it reports the status as the code)        -> error
 2. ``ran_for_real``     a 2xx answer: the service ignored the flag -> dry_run_ignored
 3. ``dry_run_success``  the service's own success signal
                         (``DryRunOperation`` for EC2, ...)         -> allowed
@@ -53,6 +55,7 @@ __all__ = [
     "Outcome",
     "Verdict",
     "classify",
+    "is_unreadable",
 ]
 
 
@@ -159,13 +162,15 @@ class Answer:
             error = exc.response.get("Error", {}) or {}
             meta = exc.response.get("ResponseMetadata", {}) or {}
             status = meta.get("HTTPStatusCode")
+            message = error.get("Message")
             return cls(
                 code=str(error.get("Code")) if error.get("Code") else None,
                 http_status=int(status) if status is not None else None,
-                message=str(error.get("Message")) if error.get("Message") else None,
+                # AWS may echo the signed request (token, key id) back: never keep it
+                message=_redact(str(message)) if message else None,
                 exception=exc,
             )
-        return cls(message=_describe(exc), exception=exc)
+        return cls(message=_redact(_describe(exc)), exception=exc)
 
     @classmethod
     def from_response(cls, parsed: dict[str, Any]) -> Answer:
@@ -173,6 +178,18 @@ class Answer:
         meta = parsed.get("ResponseMetadata", {}) or {}
         status = meta.get("HTTPStatusCode", 200)
         return cls(http_status=int(status))
+
+
+_BLOB_MARK: Final = "Encoded authorization failure message:"
+
+
+def _redact(text: str) -> str:
+    """Redact what AWS may echo back (tokens, key ids), but never the encoded
+    authorization message: an opaque AWS blob that must reach STS intact."""
+    from awsprobe.identity import redact
+
+    head, mark, blob = text.partition(_BLOB_MARK)
+    return redact(head) + mark + blob
 
 
 def _describe(exc: BaseException) -> str:
@@ -212,6 +229,27 @@ _NO_ANSWER_TYPES: Final = (
     TimeoutError,
     OSError,
 )
+
+
+def is_unreadable(answer: Answer) -> bool:
+    """botocore could not parse a 4xx error body and made up ``Code = str(status)``.
+
+    (A 5xx with an unreadable body is a server error, decided by ``server_error``.)
+    """
+    status = answer.http_status or 0
+    return answer.code is not None and answer.code == str(status) and status < 500
+
+
+def _unreadable(answer: Answer, _: Signals) -> Verdict | None:
+    if is_unreadable(answer):
+        return Verdict(
+            Outcome.ERROR,
+            "unreadable",
+            f"HTTP {answer.http_status} with a body that could not be read (truncated or "
+            "malformed): no verdict",
+            ErrorKind.CONNECTION,
+        )
+    return None
 
 
 def _no_answer(answer: Answer, _: Signals) -> Verdict | None:
@@ -305,6 +343,7 @@ def _inconclusive(answer: Answer, _: Signals) -> Verdict:
 #: The checkers, in the order they are asked. The last always answers.
 CHECKERS: Final[tuple[Checker, ...]] = (
     _no_answer,
+    _unreadable,
     _ran_for_real,
     _dry_run_success,
     _throttled,

@@ -33,7 +33,13 @@ from awsprobe.compare import Drift, diff
 from awsprobe.errors import AwsprobeError, CredentialsError, SchemaError, UsageError
 from awsprobe.matrix import Matrix
 from awsprobe.report import FORMATS, render
-from awsprobe.runner import DEFAULT_WORKERS, CredentialsExpired, ProbeInterrupted, probe
+from awsprobe.runner import (
+    DEFAULT_WORKERS,
+    MAX_WORKERS,
+    CredentialsExpired,
+    ProbeInterrupted,
+    probe,
+)
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -56,7 +62,17 @@ exit codes: 0 success; 1 drift or unmet expectation; 2 bad input;
 3 no usable credentials (none found, expired, invalid); 130 interrupted.
 """
 
-_LOOPBACK = ("127.", "localhost", "::1", "[::1]")
+
+def _is_loopback(host: str) -> bool:
+    """Only a real loopback address (or ``localhost``) counts: not ``127.0.0.1.nip.io``."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +80,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        """--help and --version end here: return through main() instead of exiting."""
+        if message:
+            sys.stderr.write(message)
+        raise _Done(status)
+
+
+class _Done(Exception):
+    """argparse finished the command itself (--help, --version)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 # -- option groups -----------------------------------------------------------------
@@ -457,7 +487,7 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
             raise UsageError(
                 f"--endpoint-url {args.endpoint_url!r} is not a URL; use http(s)://host[:port]"
             )
-        if parts.scheme == "http" and not (parts.hostname or "").startswith(_LOOPBACK):
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
             _warn(f"{args.endpoint_url} is plain http: signed requests are sent in the clear")
     base = [_session(args, p) for p in profiles] if profiles else [_session(args)]
     sessions = _identities(args, base, args.endpoint_url)
@@ -476,6 +506,11 @@ def _check_save_path(path: str | None, flag: str = "--save") -> None:
         raise UsageError(f"{flag} {path}: folder {directory} does not exist; create it first")
     if not os.access(directory, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise UsageError(f"{flag} {path}: not writable; choose another path")
+
+
+def _check_workers(workers: int) -> None:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
 
 
 def _outcomes(values: Sequence[str] | None) -> list[Outcome] | None:
@@ -604,8 +639,7 @@ def _report_warnings(matrix: Matrix) -> None:
 
 
 def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
-    if args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    _check_workers(args.workers)
     only = _outcomes(args.only)
     _check_save_path(args.save)
     baseline = Matrix.load(args.baseline) if args.baseline else None
@@ -689,8 +723,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from awsprobe.expect import Expectations, check_matrix
     from awsprobe.runner import resolve_regions
 
-    if args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    _check_workers(args.workers)
     _check_save_path(args.save)
     expectations = Expectations.load(args.expectations)
     resources = _resources(args)
@@ -863,6 +896,8 @@ def _main(args_list: list[str], debug: bool) -> int:
             return EXIT_BAD_INPUT
         code: int = args.handler(args, sys.stdout)
         return code
+    except _Done as done:
+        return done.status
     except KeyboardInterrupt:
         print("awsprobe: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

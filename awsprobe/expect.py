@@ -185,6 +185,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SchemaError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise SchemaError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise SchemaError(f"{path}: nested too deeply; is it the right file?") from None
     except OSError as exc:
         raise SchemaError(f"{path}: cannot read it ({exc.strerror})") from None
 

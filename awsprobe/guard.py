@@ -41,6 +41,7 @@ __all__ = [
     "EXEMPT_OPERATIONS",
     "GUARD_MARKER",
     "check_request",
+    "close_client",
     "core_session",
     "guarded_client",
     "install_guard",
@@ -112,6 +113,21 @@ def core_session(session: Any = None) -> botocore.session.Session:
             f"session must be a boto3.Session or botocore Session, not {type(session).__name__}"
         )
     return core
+
+
+def close_client(client: BaseClient) -> None:
+    """Close a client's connections now, not at garbage collection.
+
+    ``client.close()`` clears urllib3's pool manager, which (urllib3 2.x) no
+    longer closes the pools it drops; close each pool explicitly first.
+    """
+    try:
+        manager = client._endpoint.http_session._manager
+        for pool in list(manager.pools._container.values()):
+            pool.close()
+    except AttributeError:  # another HTTP session implementation: rely on close()
+        pass
+    client.close()
 
 
 def guarded_client(

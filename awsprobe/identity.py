@@ -76,7 +76,7 @@ from botocore.exceptions import (
 )
 
 from awsprobe.errors import AwsprobeError, CredentialsError, UsageError
-from awsprobe.guard import core_session, guarded_client
+from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity
 
 __all__ = [
@@ -785,6 +785,7 @@ def whoami(
     imds: bool = True,
     imds_endpoint: str | None = None,
     imds_timeout: float | None = None,
+    config: Config | None = None,
 ) -> WhoAmI:
     """Who the session's credentials belong to, where they came from, and where this runs.
 
@@ -802,7 +803,7 @@ def whoami(
             "no AWS credentials found; set AWS_PROFILE or run 'aws configure', "
             "or try the local sandbox with --sandbox"
         )
-    client = _sts_client(core, region, endpoint_url)
+    client = _sts_client(core, region, endpoint_url, config)
     try:
         answer = client.get_caller_identity()
     except ClientError as exc:
@@ -818,6 +819,8 @@ def whoami(
             f"cannot reach STS to identify the caller ({_one_line(exc)}); "
             "check --endpoint-url and the network"
         ) from exc
+    finally:
+        close_client(client)
     frozen = credentials.get_frozen_credentials()  # already fresh: the call above used them
     key = str(frozen.access_key or "") or None
     temporary = bool(frozen.token) or (key or "").startswith("ASIA")
@@ -1138,14 +1141,17 @@ def session_json(session: Any) -> dict[str, Any]:
 
 
 def _sts_client(
-    core: botocore.session.Session, region: str | None, endpoint_url: str | None
+    core: botocore.session.Session,
+    region: str | None,
+    endpoint_url: str | None,
+    config: Config | None = None,
 ) -> BaseClient:
     return guarded_client(
         core,
         "sts",
         region=region or core.get_config_variable("region") or _DEFAULT_REGION,
         endpoint_url=endpoint_url,
-        config=_STS_CONFIG,
+        config=config or _STS_CONFIG,
     )
 
 
@@ -1155,4 +1161,5 @@ def _error(exc: ClientError) -> tuple[str, str]:
 
 
 def _one_line(text: object) -> str:
-    return " ".join(str(text).split()).rstrip(".")
+    # AWS may echo a canonical request (token, full key id) back in a message: redact it
+    return redact(" ".join(str(text).split()).rstrip("."))

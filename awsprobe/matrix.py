@@ -163,6 +163,10 @@ class ProbeResult:
         elapsed = raw["elapsed_ms"]
         if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
             raise SchemaError(f"elapsed_ms must be a number, not {elapsed!r}")
+        try:
+            elapsed = float(elapsed)
+        except OverflowError:
+            raise SchemaError("elapsed_ms is too large to be a duration") from None
         return cls(
             action=_str(raw, "action"),
             service=_str(raw, "service"),
@@ -415,6 +419,8 @@ class Matrix:
             raw = json.loads(text)
         except ValueError as exc:
             raise SchemaError(f"not valid JSON ({exc})") from None
+        except RecursionError:
+            raise SchemaError("nested too deeply to be an awsprobe matrix") from None
         return cls.from_json(raw)
 
     @classmethod

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import http.client
 import logging
 import random
 import threading
@@ -43,20 +44,23 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
+from botocore.parsers import ResponseParserError
 
 from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
-from awsprobe.classify import THROTTLE_CODES, Answer, ErrorKind, Outcome, classify
+from awsprobe.classify import THROTTLE_CODES, Answer, ErrorKind, Outcome, classify, is_unreadable
 from awsprobe.decode import explain_denials, plain_reason
 from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
-from awsprobe.guard import core_session, guarded_client
+from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity, Matrix, ProbeResult
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_WORKERS",
     "EXPIRED_CODES",
+    "MAX_WORKERS",
     "CredentialsExpired",
     "Pacer",
     "ProbeInterrupted",
@@ -73,6 +77,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS: Final = 16
+#: More threads than this gain nothing (AWS throttles per action) and cost memory.
+MAX_WORKERS: Final = 256
 DEFAULT_MAX_ATTEMPTS: Final = 5
 DEFAULT_REGION: Final = "us-east-1"
 CONNECT_TIMEOUT: Final = 5.0
@@ -116,6 +122,9 @@ _RETRYABLE_EXCEPTIONS: Final = (
     ConnectionClosedError,
     ConnectTimeoutError,
     ReadTimeoutError,
+    ResponseStreamingError,
+    ResponseParserError,
+    http.client.IncompleteRead,
 )
 
 
@@ -133,13 +142,19 @@ class CredentialsExpired(CredentialsError):
     """Credentials expired mid-run; probing stopped for that identity, ``matrix`` keeps
     every result gathered (the CLI saves it and exits 3)."""
 
-    def __init__(self, matrix: Matrix, identities: Sequence[str]) -> None:
+    def __init__(self, matrix: Matrix, identities: Sequence[str], code: str = "") -> None:
         self.matrix = matrix
         self.identities = tuple(identities)
+        self.code = code
+        hint = (
+            "check the clock (RequestExpired also means clock skew) or refresh the credentials"
+            if code == "RequestExpired"
+            else "refresh the credentials (a new session or MFA code)"
+        )
+        said = f" ({code})" if code else ""
         super().__init__(
-            f"the credentials of {', '.join(self.identities)} expired mid-run; probing "
-            f"stopped after {len(matrix.results)} results (kept); refresh the credentials "
-            "(a new session or MFA code) and run again"
+            f"the credentials of {', '.join(self.identities)} expired mid-run{said}; probing "
+            f"stopped after {len(matrix.results)} results (kept); {hint} and run again"
         )
 
 
@@ -216,7 +231,11 @@ def _session_region(core: botocore.session.Session) -> str:
 
 
 def caller_identity(
-    session: Any = None, *, region: str | None = None, endpoint_url: str | None = None
+    session: Any = None,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    config: Config | None = None,
 ) -> Identity:
     """Who the credentials belong to (``sts:GetCallerIdentity``, which cannot be denied).
 
@@ -224,7 +243,7 @@ def caller_identity(
     """
     from awsprobe.identity import whoami
 
-    who = whoami(session, region=region, endpoint_url=endpoint_url, imds=False)
+    who = whoami(session, region=region, endpoint_url=endpoint_url, imds=False, config=config)
     return who.identity()
 
 
@@ -325,8 +344,8 @@ class Runner:
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
-        if workers < 1:
-            raise UsageError(f"workers must be at least 1, not {workers}")
+        if not 1 <= workers <= MAX_WORKERS:
+            raise UsageError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
         if max_attempts < 1:
             raise UsageError(f"max_attempts must be at least 1, not {max_attempts}")
         self.session = core_session(session)
@@ -351,7 +370,15 @@ class Runner:
     def identity(self) -> Identity:
         """The caller identity, asked of STS once."""
         if self._identity is None:
-            self._identity = caller_identity(self.session, endpoint_url=self.endpoint_url)
+            self._identity = caller_identity(
+                self.session,
+                endpoint_url=self.endpoint_url,
+                config=Config(
+                    retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+                    connect_timeout=self._config.connect_timeout,
+                    read_timeout=self._config.read_timeout,
+                ),
+            )
         return self._identity
 
     def client(self, service: str, region: str) -> BaseClient:
@@ -376,7 +403,7 @@ class Runner:
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
-            client.close()
+            close_client(client)
 
     def __enter__(self) -> Runner:
         return self
@@ -406,6 +433,7 @@ class Runner:
         replaced = dict(overrides)
         attempts = 0
         started = time.perf_counter()
+        answer: Answer | None = None
         while True:
             attempts += 1
             wait_for = self.pacer.delay(account, region, entry.service, entry.operation)
@@ -421,6 +449,10 @@ class Runner:
             backoff = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempts))
             if self._stop.wait(backoff):
                 break
+        if answer is None:  # stopped before anything was sent: no result to report
+            raise _Skipped
+        if answer.code in EXPIRED_CODES:
+            self._stop.set()  # the identity's credentials are gone: no more sends at once
         verdict = classify(answer, entry)
         placeholders = tuple(p for p in entry.placeholders if p not in replaced)
         detail = verdict.reason
@@ -511,10 +543,12 @@ class Runner:
                 done, _ = wait(list(pending), timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
                     canary_of = pending.pop(future)
+                    if isinstance(future.exception(), _Skipped):
+                        continue
                     result = future.result()
                     emit(result)
                     if result.code in EXPIRED_CODES:
-                        raise _Expired
+                        raise _Expired(result.code)
                     if canary_of is None:
                         continue
                     key = canary_of
@@ -539,7 +573,7 @@ class Runner:
                     emit(future.result())
             partial = self._matrix(identity, regions, results, started, notes, complete=False)
             if isinstance(stop, _Expired):
-                raise CredentialsExpired(partial, [identity.arn]) from None
+                raise CredentialsExpired(partial, [identity.arn], str(stop)) from None
             raise ProbeInterrupted(partial) from None
         except BaseException:
             self._stop.set()
@@ -563,6 +597,8 @@ class Runner:
         return True
 
     def _task(self, task: Task) -> ProbeResult:
+        if self._stop.is_set():
+            raise _Skipped
         return self.probe_one(task.entry, task.region, task.overrides, task.resource)
 
     def _matrix(
@@ -603,8 +639,12 @@ class _Expired(Exception):
     """Internal: a probe answered that the credentials expired."""
 
 
+class _Skipped(Exception):
+    """Internal: a probe not sent because the run was stopping."""
+
+
 def _retryable(answer: Answer) -> bool:
-    if answer.code in THROTTLE_CODES:
+    if answer.code in THROTTLE_CODES or is_unreadable(answer):
         return True
     if answer.code is None and isinstance(answer.exception, _RETRYABLE_EXCEPTIONS):
         return True
@@ -686,11 +726,13 @@ def _not_sent(task: Task, canary: ProbeResult, identity: str) -> ProbeResult:
     )
 
 
-def identify(session: Any = None, *, endpoint_url: str | None = None) -> Identity:
+def identify(
+    session: Any = None, *, endpoint_url: str | None = None, config: Config | None = None
+) -> Identity:
     """The caller identity with ``awsprobe whoami``'s details recorded (one STS call)."""
     from awsprobe.identity import whoami
 
-    who = whoami(session, endpoint_url=endpoint_url)
+    who = whoami(session, endpoint_url=endpoint_url, config=config)
     return dataclasses.replace(who.identity(), details=who.to_json())
 
 
@@ -728,6 +770,10 @@ def probe(
     parameter found with allow-listed read calls) probe real resources instead of
     placeholders. Nothing is ever sent without its dry-run flag.
     """
+    if max_attempts < 1:
+        raise UsageError(f"max_attempts must be at least 1, not {max_attempts}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
     selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
     cores = [core_session(s) for s in (sessions if sessions else [session])]
     first = cores[0]
@@ -736,12 +782,18 @@ def probe(
     names: tuple[str, ...] = ()
     if not wants_all:  # bad region names fail before anything is sent
         names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
-    identities = [identify(core, endpoint_url=endpoint_url) for core in cores]
+    sts_config = Config(
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    identities = [identify(core, endpoint_url=endpoint_url, config=sts_config) for core in cores]
     if wants_all:
         names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
     pacer = Pacer()
     done: list[Matrix] = []
     expired_arns: list[str] = []
+    expired_code = ""
     entries = [e for e in selected if e.probe]
     total = len(cores) * len(list(expand(entries, names, resources)))
 
@@ -785,6 +837,7 @@ def probe(
                 raise ProbeInterrupted(_combine(done, identities)) from None
             except CredentialsExpired as expired:  # stop this identity, go on with the others
                 expired_arns.append(identity.arn)
+                expired_code = expired.code
                 done.append(expired.matrix)
                 continue
         if decode:
@@ -795,7 +848,7 @@ def probe(
         done.append(matrix)
     combined = _combine(done, identities)
     if expired_arns:
-        raise CredentialsExpired(combined, expired_arns)
+        raise CredentialsExpired(combined, expired_arns, expired_code)
     return combined
 
 

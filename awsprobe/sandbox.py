@@ -439,10 +439,14 @@ def load_policy(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"policy file {name!r} repeats the key {exc.key!r} in one object; "
             "IAM reads such a document ambiguously, keep one"
         ) from None
+    except RecursionError:
+        raise SandboxError(f"policy file {name!r} is nested too deeply to be a policy") from None
     try:
         return validate_policy(document)
     except SandboxError as exc:
         raise SandboxError(f"policy file {name!r}: {exc}") from None
+    except RecursionError:
+        raise SandboxError(f"policy file {name!r} is nested too deeply to be a policy") from None
 
 
 class _DuplicateKeyError(ValueError):

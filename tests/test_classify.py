@@ -189,6 +189,7 @@ def test_checkers_run_in_the_documented_order() -> None:
     names = [c.__name__.lstrip("_") for c in CHECKERS]
     assert names == [
         "no_answer",
+        "unreadable",
         "ran_for_real",
         "dry_run_success",
         "throttled",
@@ -235,3 +236,20 @@ def test_fuzz_random_bodies_through_the_parser_are_never_allowed(body: bytes, st
     verdict = classify(answer, load_catalog(services="ec2").find("ec2:DescribeInstances"))
     if answer.code != "DryRunOperation":
         assert verdict.outcome is not Outcome.ALLOWED
+
+
+def test_echoed_secrets_are_redacted_but_the_encoded_blob_is_kept() -> None:
+    """A key id echoed before the blob is masked; the blob itself reaches STS intact."""
+    blob = "A" * 20 + "b1" * 20 + "-x_" + "Zq9" * 15
+    error = {
+        "Error": {
+            "Code": "UnauthorizedOperation",
+            "Message": "Credential=AKIAABCDEFGHIJKLMNOP/20260101 denied. "
+            f"Encoded authorization failure message: {blob}",
+        },
+        "ResponseMetadata": {"HTTPStatusCode": 403},
+    }
+    answer = Answer.from_exception(ClientError(error, "RunInstances"))  # type: ignore[arg-type]
+    assert answer.message is not None
+    assert "AKIAABCDEFGHIJKLMNOP" not in answer.message
+    assert answer.message.endswith(blob)

@@ -126,7 +126,7 @@ def test_interrupted_run_saves_partial_results_and_exits_130(
     [
         (["matrix", "--policy", "p.json"], 2, "--policy only applies to the sandbox"),
         (["matrix", "--save", "/nonexistent/dir/m.json"], 2, "does not exist"),
-        (["matrix", "--workers", "0"], 2, "--workers must be at least 1"),
+        (["matrix", "--workers", "0"], 2, "--workers must be between 1 and 256"),
         (["matrix", "--only", "maybe"], 2, "--only 'maybe'"),
         (["matrix", "--services", "ec3"], 2, "did you mean ec2"),
         (["matrix", "--actions", "ec2:DescribeInstancez"], 2, "close matches"),
