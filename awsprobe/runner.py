@@ -26,11 +26,12 @@ import dataclasses
 import datetime as _dt
 import http.client
 import logging
+import queue
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -535,42 +536,64 @@ class Runner:
         if progress is not None:
             progress(0, total)
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="awsprobe")
-        pending: dict[Future[ProbeResult], tuple[str, str] | None] = {}
+        # Finished futures arrive on a queue (not concurrent.futures.wait over every
+        # pending future, which costs O(pending) per call and contends with the workers).
+        finished: queue.SimpleQueue[tuple[Future[ProbeResult], tuple[str, str] | None]]
+        finished = queue.SimpleQueue()
+        outstanding = 0
+
+        def submit(task: Task, canary_of: tuple[str, str] | None) -> None:
+            nonlocal outstanding
+            future = pool.submit(self._task, task)
+            outstanding += 1
+            future.add_done_callback(lambda f: finished.put((f, canary_of)))
+
+        def take(future: Future[ProbeResult]) -> ProbeResult | None:
+            if future.cancelled() or isinstance(future.exception(), _Skipped):
+                return None
+            return future.result()
+
         try:
             for key, group in groups.items():  # canaries first: one per (service, region)
-                pending[pool.submit(self._task, group[0])] = key
-            while pending:
-                done, _ = wait(list(pending), timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    canary_of = pending.pop(future)
-                    if isinstance(future.exception(), _Skipped):
-                        continue
-                    result = future.result()
-                    emit(result)
-                    if result.code in EXPIRED_CODES:
-                        raise _Expired(result.code)
-                    if canary_of is None:
-                        continue
-                    key = canary_of
-                    rest = groups[key][1:]
-                    if result.code in REGION_DISABLED_CODES:
-                        service, region = key
-                        notes.append(
-                            f"region {region} answered {result.code} for {service}: it is not "
-                            f"enabled for this account (or not subscribed); its {len(rest)} "
-                            "other probes were not sent"
-                        )
-                        for task in rest:
-                            emit(_not_sent(task, result, identity.arn))
-                        continue
+                submit(group[0], key)
+            while outstanding:
+                try:
+                    future, canary_of = finished.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                outstanding -= 1
+                result = take(future)
+                if result is None:
+                    continue
+                emit(result)
+                if result.code in EXPIRED_CODES:
+                    raise _Expired(result.code)
+                if canary_of is None:
+                    continue
+                rest = groups[canary_of][1:]
+                if result.code in REGION_DISABLED_CODES:
+                    service, region = canary_of
+                    notes.append(
+                        f"region {region} answered {result.code} for {service}: it is not "
+                        f"enabled for this account (or not subscribed); its {len(rest)} "
+                        "other probes were not sent"
+                    )
                     for task in rest:
-                        pending[pool.submit(self._task, task)] = None
+                        emit(_not_sent(task, result, identity.arn))
+                    continue
+                for task in rest:
+                    submit(task, None)
         except (KeyboardInterrupt, _Expired) as stop:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            for future in pending:
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    emit(future.result())
+            while True:  # every probe that did finish is kept
+                try:
+                    future, _ = finished.get_nowait()
+                except queue.Empty:
+                    break
+                kept = take(future)
+                if kept is not None:
+                    emit(kept)
             partial = self._matrix(identity, regions, results, started, notes, complete=False)
             if isinstance(stop, _Expired):
                 raise CredentialsExpired(partial, [identity.arn], str(stop)) from None

@@ -814,7 +814,10 @@ def test_twenty_runs_do_not_grow_threads_fds_or_memory(fault_server: StartServer
             run()
     gc.collect()
     assert fake.settle()
-    assert threading.active_count() <= threads
+    deadline = time.monotonic() + 3.0  # a thread that is ending is not a leak: give it a moment
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= threads, [t.name for t in threading.enumerate()]
     assert open_fds() <= fds
     assert rss_bytes() - rss < 8 * 2**20, f"RSS grew {(rss_bytes() - rss) / 2**20:.1f} MiB"
     assert not _awsprobe_threads()
