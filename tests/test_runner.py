@@ -14,7 +14,15 @@ from awsprobe import runner as runner_mod
 from awsprobe.catalog import Catalog, load_catalog
 from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.errors import CredentialsError, UsageError
-from awsprobe.runner import Pacer, ProbeInterrupted, Runner, bucket_for, probe, resolve_regions
+from awsprobe.runner import (
+    RATE_MARGIN,
+    Pacer,
+    ProbeInterrupted,
+    Runner,
+    bucket_for,
+    probe,
+    resolve_regions,
+)
 from tests.fakes import DRY_RUN_OK, UNAUTHORIZED, FakeAWS, Seen, ec2_error
 
 EC2 = load_catalog(services="ec2")
@@ -234,17 +242,18 @@ def test_all_regions_uses_describe_regions() -> None:
 
 
 def test_pacer_spends_one_token_per_action_and_paces_repeats() -> None:
-    """A sweep never waits; the 6th RunInstances in a burst of 5 waits ~0.5 s (2/s refill)."""
+    """A sweep never waits; the 6th RunInstances in a burst of 5 waits ~0.5 s (2/s refill,
+    planned at RATE_MARGIN of it)."""
     now = [0.0]
     pacer = Pacer(clock=lambda: now[0])
     assert bucket_for("ec2", "RunInstances") == (5.0, 2.0)
     assert all(pacer.delay("a", "r", "ec2", op) == 0 for op in ("A", "B", "C"))
     delays = [pacer.delay("a", "r", "ec2", "RunInstances") for _ in range(6)]
     assert delays[:5] == [0, 0, 0, 0, 0]
-    assert delays[5] == pytest.approx(0.5)
+    assert delays[5] == pytest.approx(1 / (2.0 * RATE_MARGIN))
     assert pacer.delay("a", "other-region", "ec2", "RunInstances") == 0
     pacer.throttled("a", "r", "ec2", "RunInstances")
-    assert pacer.delay("a", "r", "ec2", "RunInstances") == pytest.approx(2.0 / 1.0)
+    assert pacer.delay("a", "r", "ec2", "RunInstances") == pytest.approx(2.0 / RATE_MARGIN)
 
 
 def test_dry_run_ignored_is_reported_loudly() -> None:
