@@ -283,7 +283,7 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
     exception = IAM_ACTION_EXCEPTIONS.get((svc.service, operation))
     action = exception.action if exception else f"{svc.iam_prefix}:{operation}"
     behaviour = _behaviour(svc.service, operation)
-    op_model = model.operation_model(operation)
+    params = synthesize_params(svc.service, model.operation_model(operation), member)
     return CatalogEntry(
         service=svc.service,
         operation=operation,
@@ -296,7 +296,7 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
         probe=behaviour.probe,
         reason=behaviour.reason,
         also_requires=exception.also_requires if exception else (),
-        params=(params := synthesize_params(svc.service, op_model, member)),
+        params=params,
         placeholders=placeholder_members(params),
     )
 
