@@ -23,18 +23,20 @@ SANDBOX_ARN = f"arn:aws:iam::{SANDBOX_ACCOUNT}:user/awsprobe-sandbox"
 #: pytester moves HOME; the child processes share the catalog index built here.
 CATALOG_CACHE = str(_cache_dir())
 
-README_EXAMPLE = """
-import pytest
 
-@pytest.mark.aws_permissions(allow=["ec2:DescribeInstances", "ec2:RunInstances"], deny=["ec2:TerminateInstances"])
-def test_ci_role_can_deploy_but_not_destroy():
-    pass
+def _readme_example() -> str:
+    """The plugin example exactly as the README shows it (docs cannot drift from the test)."""
+    import re
+    import textwrap
 
-def test_fine_grained(aws_permissions):
-    aws_permissions.assert_allowed("ec2:Describe*", region="eu-west-1")
-    aws_permissions.assert_denied("ec2:DeleteVpc")
-    assert not aws_permissions.allowed("ec2:CreateVpc")
-"""  # noqa: E501 - verbatim from the issue and the README
+    readme = (Path(__file__).resolve().parent.parent / "README.rst").read_text(encoding="utf-8")
+    section = readme.split("The pytest plugin\n-----------------", 1)[1]
+    found = re.search(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", section)
+    assert found, "the README lost its pytest plugin example"
+    return textwrap.dedent(found.group(1))
+
+
+README_EXAMPLE = _readme_example()
 
 #: A conftest that records what the sandbox received, for the child's session.
 RECORDING_CONFTEST = """
