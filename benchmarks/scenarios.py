@@ -954,7 +954,7 @@ def measure_throttling(bench: Bench) -> None:
             unit="probes",
             note=(
                 f"RequestLimitExceeded: {_throttled_text(both, OTHER_ACCOUNT) or 'none'}; "
-                f"{contrast['wall']:.1f}s; a second account (own buckets), beside 5c"
+                f"{contrast['wall']:.1f}s; run with a second account (its own buckets)"
             ),
         )
     )
