@@ -25,6 +25,7 @@ __all__ = [
     "PLACEHOLDER_ACCOUNT",
     "is_placeholder",
     "placeholder_members",
+    "strip_roles",
     "synthesize_params",
 ]
 
@@ -153,7 +154,7 @@ def placeholder_id(name: str, shape_name: str = "") -> str | None:
         noun = _noun(candidate)
         if noun is None:
             continue
-        for form in (noun, *_strip_roles(noun)):
+        for form in (noun, *strip_roles(noun)):
             prefix = EC2_ID_PREFIXES.get(form)
             if prefix is not None:
                 return f"{prefix}-{_PLACEHOLDER_HEX}"
@@ -167,7 +168,8 @@ def _noun(name: str) -> str | None:
     return None
 
 
-def _strip_roles(noun: str) -> list[str]:
+def strip_roles(noun: str) -> list[str]:
+    """``SourceKeyId`` -> ``KeyId``: the name without a role prefix (Source, Peer, ...)."""
     return [noun[len(p) :] for p in ID_ROLE_PREFIXES if noun.startswith(p) and noun != p]
 
 

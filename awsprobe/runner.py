@@ -56,6 +56,7 @@ from awsprobe.decode import explain_denials, plain_reason
 from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
 from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity, Matrix, ProbeResult
+from awsprobe.params import strip_roles
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -731,17 +732,10 @@ def _resource_member(
     for member in entry.placeholders:
         as_list = isinstance(entry.params.get(member), list)
         singular = member[:-1] if as_list and member.endswith("s") else member
-        for name in (member, singular, *_without_role(singular)):
+        for name in (member, singular, *strip_roles(singular)):
             if name in resources:
                 return member, resources[name], as_list
     return None, [], False
-
-
-def _without_role(member: str) -> list[str]:
-    """``SourceKeyId`` -> ``KeyId``: a role-prefixed parameter takes the plain kind's ids."""
-    from awsprobe.tables import ID_ROLE_PREFIXES
-
-    return [member[len(p) :] for p in ID_ROLE_PREFIXES if member.startswith(p) and member != p]
 
 
 def _in_region(resource: str, region: str) -> bool:
@@ -839,11 +833,12 @@ def probe(
     expired_arns: list[str] = []
     expired_code = ""
     entries = [e for e in selected if e.probe]
-    total = len(cores) * len(list(expand(entries, names, resources)))
 
-    def overall(count: int, _: int) -> None:
+    def overall(count: int, run_total: int) -> None:
+        # each identity's run knows its own total (resources and discovery change it)
         if progress is not None:
-            progress(sum(len(m.results) for m in done) + count, total)
+            before = sum(len(m.results) for m in done)
+            progress(before + count, before + run_total * (len(cores) - len(done)))
 
     for core, identity in zip(cores, identities, strict=True):
         per_region = None
