@@ -32,6 +32,7 @@ from awsprobe.classify import Outcome
 from awsprobe.compare import Drift, diff
 from awsprobe.errors import AwsprobeError, CredentialsError, SchemaError, UsageError
 from awsprobe.matrix import Matrix
+from awsprobe.parallel import WorkerFailed
 from awsprobe.report import FORMATS, render
 from awsprobe.runner import (
     DEFAULT_WORKERS,
@@ -79,7 +80,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit code 2), raised instead of exiting."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+        # main() prefixes "awsprobe: "; name the subcommand only ("matrix: argument ...")
+        where = self.prog.removeprefix("awsprobe").strip()
+        said = f"{where}: {message}" if where else message
+        raise UsageError(f"{said} (see '{self.prog} --help')")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         """--help and --version end here: return through main() instead of exiting."""
@@ -185,7 +189,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=DEFAULT_WORKERS,
-        help=f"concurrent probes (default: {DEFAULT_WORKERS})",
+        help=f"concurrent probes in all (default: {DEFAULT_WORKERS})",
+    )
+    group.add_argument(
+        "--processes",
+        type=_processes,
+        default="auto",
+        metavar="N|auto",
+        help="worker processes to send from (one Python process sends on one core); "
+        "auto: one per core for runs of a few hundred probes or more (default: auto)",
     )
     group.add_argument(
         "--decode",
@@ -508,9 +520,25 @@ def _check_save_path(path: str | None, flag: str = "--save") -> None:
         raise UsageError(f"{flag} {path}: not writable; choose another path")
 
 
-def _check_workers(workers: int) -> None:
+def _processes(text: str) -> int | str:
+    """``--processes``: a number of processes or ``auto`` (argparse reports a ValueError)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
+
+
+def _check_workers(workers: int, processes: int | str = "auto") -> None:
     if not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    from awsprobe.parallel import MAX_PROCESSES
+
+    if isinstance(processes, int) and not 1 <= processes <= MAX_PROCESSES:
+        raise UsageError(
+            f"--processes must be between 1 and {MAX_PROCESSES} or auto, not {processes}"
+        )
 
 
 def _outcomes(values: Sequence[str] | None) -> list[Outcome] | None:
@@ -587,8 +615,9 @@ def _probe(
 ) -> tuple[Matrix, AwsprobeError | None]:
     """Run the probe with a progress bar: (matrix, what stopped it early or None).
 
-    An interruption (:class:`ProbeInterrupted`) or expired credentials
-    (:class:`CredentialsExpired`) still return the results gathered so far.
+    An interruption (:class:`ProbeInterrupted`), expired credentials
+    (:class:`CredentialsExpired`) or a failed worker process
+    (:class:`~awsprobe.parallel.WorkerFailed`) still return the results gathered so far.
     """
     if args.discover < 0:
         raise UsageError(f"--discover takes a positive number, not {args.discover}")
@@ -599,6 +628,7 @@ def _probe(
             regions=regions,
             sessions=target.sessions,
             workers=args.workers,
+            processes=args.processes,
             endpoint_url=target.endpoint_url,
             verify=target.verify,
             progress=progress,
@@ -606,7 +636,7 @@ def _probe(
             resources=resources,
             discover=args.discover,
         )
-    except (ProbeInterrupted, CredentialsExpired) as stopped:
+    except (ProbeInterrupted, CredentialsExpired, WorkerFailed) as stopped:
         progress.close()
         return stopped.matrix, stopped
     progress.close()
@@ -619,6 +649,9 @@ def _stopped(stop: AwsprobeError, save: str | None) -> int:
     if isinstance(stop, CredentialsExpired):
         print(f"awsprobe: {' '.join(str(stop).split())}{saved}", file=sys.stderr)
         return EXIT_CREDENTIALS
+    if isinstance(stop, WorkerFailed):
+        print(f"awsprobe: {' '.join(str(stop).split())}{saved}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"awsprobe: interrupted{saved}", file=sys.stderr)
     return EXIT_INTERRUPTED
 
@@ -639,7 +672,7 @@ def _report_warnings(matrix: Matrix) -> None:
 
 
 def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
-    _check_workers(args.workers)
+    _check_workers(args.workers, args.processes)
     only = _outcomes(args.only)
     _check_save_path(args.save)
     baseline = Matrix.load(args.baseline) if args.baseline else None
@@ -680,8 +713,8 @@ def _cmd_catalog(args: argparse.Namespace, out: TextIO) -> int:
         include_unprobed=args.all,
     )
     if args.output == "json":
-        json.dump([e.to_json() for e in entries], out, indent=2)
-        out.write("\n")
+        # One write of the whole text: json.dump writes each of its ~57,000 chunks separately (EC2).
+        out.write(json.dumps([e.to_json() for e in entries], indent=2) + "\n")
         return EXIT_OK
     headers = ("action", "access level", "probed", "reason")
     rows = [
@@ -723,7 +756,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from awsprobe.expect import Expectations, check_matrix
     from awsprobe.runner import resolve_regions
 
-    _check_workers(args.workers)
+    _check_workers(args.workers, args.processes)
     _check_save_path(args.save)
     expectations = Expectations.load(args.expectations)
     resources = _resources(args)

@@ -78,7 +78,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WORKERS: Final = 16
+#: Requests in flight at once. AWS limits each action's rate, not concurrency, and a
+#: sweep sends each action once per region: at 30 ms a round trip, 32 in flight keep
+#: two cores busy (benchmarks, figures 1 and 2).
+DEFAULT_WORKERS: Final = 32
 #: More threads than this gain nothing (AWS throttles per action) and cost memory.
 MAX_WORKERS: Final = 256
 DEFAULT_MAX_ATTEMPTS: Final = 5
@@ -364,6 +367,9 @@ class Runner:
         self._clients: dict[tuple[str, str], BaseClient] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._interrupt = threading.Event()
+        #: The warnings of the last run as gathered, before the ones derived from results.
+        self.notes: list[str] = []
         self._config = Config(
             retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=workers,
@@ -520,16 +526,32 @@ class Runner:
         ``resources`` maps parameter names (``InstanceId``) to real ids: an entry
         taking such a parameter is probed once per id instead of on a placeholder.
         """
+        tasks = list(expand(entries, regions, resources, discovered))
+        return self.run_tasks(
+            tasks, regions, progress=progress, on_result=on_result, warnings=warnings
+        )
+
+    def run_tasks(
+        self,
+        tasks: Sequence[Task],
+        regions: Sequence[str],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        on_result: Callable[[ProbeResult], None] | None = None,
+        warnings: list[str] | None = None,
+    ) -> Matrix:
+        """Send already expanded :class:`Task` objects (see :func:`expand`); the matrix."""
         identity = self.identity
         started = _dt.datetime.now(_dt.UTC)
         notes: list[str] = list(warnings or [])
-        tasks = list(expand(entries, regions, resources, discovered))
+        self.notes = notes
         total = len(tasks)
         groups: dict[tuple[str, str], list[Task]] = {}
         for task in tasks:
             groups.setdefault((task.entry.service, task.region), []).append(task)
         results: list[ProbeResult] = []
         self._stop.clear()
+        self._interrupt.clear()
 
         def emit(result: ProbeResult) -> None:
             results.append(result)
@@ -570,6 +592,8 @@ class Runner:
             for key, group in groups.items():  # canaries first: one per (service, region)
                 submit(group[0], key)
             while outstanding:
+                if self._interrupt.is_set():
+                    raise KeyboardInterrupt
                 try:
                     future, canary_of = finished.get(timeout=0.25)
                 except queue.Empty:
@@ -589,8 +613,8 @@ class Runner:
                     service, region = canary_of
                     notes.append(
                         f"region {region} answered {result.code} for {service}: it is not "
-                        f"enabled for this account (or not subscribed); its {len(rest)} "
-                        "other probes were not sent"
+                        "enabled for this account (or not subscribed); its other probes were "
+                        "not sent (error)"
                     )
                     for task in rest:
                         emit(_not_sent(task, result, identity.arn))
@@ -619,6 +643,11 @@ class Runner:
             raise
         pool.shutdown(wait=True)
         return self._matrix(identity, regions, results, started, notes, complete=True)
+
+    def interrupt(self) -> None:
+        """Stop the current run from another thread: nothing more is sent, the probes
+        in flight are answered, and :meth:`run` raises :class:`ProbeInterrupted`."""
+        self._interrupt.set()
 
     def _drop(self, key: tuple[str, str]) -> None:
         """Close and forget the client of (service, region); the next use recreates it."""
@@ -656,28 +685,42 @@ class Runner:
         *,
         complete: bool,
     ) -> Matrix:
-        ordered = sorted(results, key=lambda r: (r.service, r.action, r.region))
-        ignored = [r for r in ordered if r.outcome is Outcome.DRY_RUN_IGNORED]
-        for result in ignored:
-            notes.append(
+        return assemble(identity, regions, results, started, notes, complete=complete)
+
+
+def assemble(
+    identity: Identity,
+    regions: Sequence[str],
+    results: Iterable[ProbeResult],
+    started: _dt.datetime,
+    notes: Iterable[str],
+    *,
+    complete: bool,
+) -> Matrix:
+    """One identity's matrix from its results, with the warnings the results call for."""
+    ordered = sorted(results, key=lambda r: (r.service, r.action, r.region))
+    warnings = list(notes)
+    for result in ordered:
+        if result.outcome is Outcome.DRY_RUN_IGNORED:
+            warnings.append(
                 f"DRY RUN IGNORED: {result.action} in {result.region} answered HTTP "
                 f"{result.http_status} as if it ran; the service may have performed the call"
             )
-        exhausted = [r for r in ordered if r.error_kind in (ErrorKind.THROTTLED, ErrorKind.SERVER)]
-        if exhausted:
-            notes.append(
-                f"{len(exhausted)} probes ran out of retries (throttling or server errors); "
-                "their outcome is error: run again later or with fewer --workers"
-            )
-        return Matrix(
-            identity=identity,
-            regions=tuple(regions),
-            results=tuple(ordered),
-            started_at=started,
-            finished_at=_dt.datetime.now(_dt.UTC),
-            complete=complete,
-            warnings=tuple(dict.fromkeys(notes)),
+    exhausted = [r for r in ordered if r.error_kind in (ErrorKind.THROTTLED, ErrorKind.SERVER)]
+    if exhausted:
+        warnings.append(
+            f"{len(exhausted)} probes ran out of retries (throttling or server errors); "
+            "their outcome is error: run again later or with fewer --workers"
         )
+    return Matrix(
+        identity=identity,
+        regions=tuple(regions),
+        results=tuple(ordered),
+        started_at=started,
+        finished_at=_dt.datetime.now(_dt.UTC),
+        complete=complete,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
 
 
 class _Expired(Exception):
@@ -794,6 +837,7 @@ def probe(
     discover: int = 0,
     connect_timeout: float = CONNECT_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
+    processes: int | str = 1,
 ) -> Matrix:
     """Probe the selected actions in the selected regions and return the matrix.
 
@@ -806,12 +850,19 @@ def probe(
     limits. ``decode`` explains denials with ``sts:DecodeAuthorizationMessage``;
     ``resources`` (parameter -> real ids) and ``discover`` (up to N ids per
     parameter found with allow-listed read calls) probe real resources instead of
-    placeholders. Nothing is ever sent without its dry-run flag.
+    placeholders. ``processes`` spreads the probes over worker processes (one
+    interpreter sends on one core): ``"auto"`` picks one per core for large runs
+    when forking is safe; the default, 1, stays in this process
+    (:mod:`awsprobe.parallel`).
+    Nothing is ever sent without its dry-run flag.
     """
     if max_attempts < 1:
         raise UsageError(f"max_attempts must be at least 1, not {max_attempts}")
     if not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    from awsprobe.parallel import check_processes, plan_processes, run_in_processes
+
+    check_processes(processes)
     selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
     cores = [core_session(s) for s in (sessions if sessions else [session])]
     first = cores[0]
@@ -828,19 +879,9 @@ def probe(
     identities = [identify(core, endpoint_url=endpoint_url, config=sts_config) for core in cores]
     if wants_all:
         names = resolve_regions(regions, first, endpoint_url=endpoint_url, warnings=notes)
-    pacer = Pacer()
-    done: list[Matrix] = []
-    expired_arns: list[str] = []
-    expired_code = ""
     entries = [e for e in selected if e.probe]
-
-    def overall(count: int, run_total: int) -> None:
-        # each identity's run knows its own total (resources and discovery change it)
-        if progress is not None:
-            before = sum(len(m.results) for m in done)
-            progress(before + count, before + run_total * (len(cores) - len(done)))
-
-    for core, identity in zip(cores, identities, strict=True):
+    tasks: list[list[Task]] = []
+    for core in cores:  # each identity discovers its own resources
         per_region = None
         if discover:
             from awsprobe.discover import discover as find
@@ -850,45 +891,90 @@ def probe(
                 core, names, services=services_used, limit=discover, endpoint_url=endpoint_url
             )
             notes.extend(found_notes)
-        with Runner(
-            core,
+        tasks.append(list(expand(entries, names, resources, per_region)))
+    options: dict[str, Any] = {
+        "endpoint_url": endpoint_url,
+        "verify": verify,
+        "max_attempts": max_attempts,
+        "connect_timeout": connect_timeout,
+        "read_timeout": read_timeout,
+    }
+    count = plan_processes(processes, sum(len(t) for t in tasks))
+    done: list[Matrix] = []
+    expired: dict[int, str] = {}
+    if count > 1:
+        ran = run_in_processes(
+            cores,
+            identities,
+            tasks,
+            names,
+            processes=count,
             workers=workers,
-            endpoint_url=endpoint_url,
-            verify=verify,
-            max_attempts=max_attempts,
-            pacer=pacer,
-            identity=identity,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-        ) as runner:
+            options=options,
+            notes=notes,
+            progress=progress,
+            on_result=on_result,
+        )
+        done, expired = ran.matrices, ran.expired
+    else:
+        done, expired = _run_here(
+            cores, identities, tasks, names, workers, options, notes, progress, on_result
+        )
+    if decode:
+        for number, core in enumerate(cores):
+            matrix = done[number]
+            explained, why = explain_denials(
+                matrix.results, core, endpoint_url=endpoint_url, workers=min(workers, 8)
+            )
+            done[number] = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
+    combined = _combine(done, identities)
+    if expired:
+        raise CredentialsExpired(
+            combined, [identities[n].arn for n in sorted(expired)], next(iter(expired.values()))
+        )
+    return combined
+
+
+def _run_here(
+    cores: Sequence[botocore.session.Session],
+    identities: Sequence[Identity],
+    tasks: Sequence[Sequence[Task]],
+    regions: Sequence[str],
+    workers: int,
+    options: dict[str, Any],
+    notes: list[str],
+    progress: Callable[[int, int], None] | None,
+    on_result: Callable[[ProbeResult], None] | None,
+) -> tuple[list[Matrix], dict[int, str]]:
+    """Probe each identity in turn in this process, sharing one :class:`Pacer`."""
+    pacer = Pacer()
+    done: list[Matrix] = []
+    expired: dict[int, str] = {}
+    total = sum(len(t) for t in tasks)
+
+    def overall(count: int, _: int) -> None:
+        if progress is not None:
+            progress(sum(len(m.results) for m in done) + count, total)
+
+    for number, (core, identity) in enumerate(zip(cores, identities, strict=True)):
+        with Runner(core, workers=workers, pacer=pacer, identity=identity, **options) as runner:
             try:
-                matrix = runner.run(
-                    entries,
-                    names,
+                matrix = runner.run_tasks(
+                    tasks[number],
+                    regions,
                     progress=overall if progress is not None else None,
                     on_result=on_result,
                     warnings=notes if not done else [],
-                    resources=resources,
-                    discovered=per_region,
                 )
             except ProbeInterrupted as interrupted:
                 done.append(interrupted.matrix)
                 raise ProbeInterrupted(_combine(done, identities)) from None
-            except CredentialsExpired as expired:  # stop this identity, go on with the others
-                expired_arns.append(identity.arn)
-                expired_code = expired.code
-                done.append(expired.matrix)
+            except CredentialsExpired as stopped:  # stop this identity, go on with the others
+                expired[number] = stopped.code
+                done.append(stopped.matrix)
                 continue
-        if decode:
-            explained, why = explain_denials(
-                matrix.results, core, endpoint_url=endpoint_url, workers=min(workers, 8)
-            )
-            matrix = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
         done.append(matrix)
-    combined = _combine(done, identities)
-    if expired_arns:
-        raise CredentialsExpired(combined, expired_arns, expired_code)
-    return combined
+    return done, expired
 
 
 def _combine(matrices: Sequence[Matrix], identities: Sequence[Identity]) -> Matrix:

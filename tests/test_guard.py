@@ -374,3 +374,27 @@ def test_refusal_message_says_nothing_was_sent() -> None:
     err = UnsafeRequestError("ec2", "RunInstances", "dry-run flag 'DryRun' is missing")
     assert "ec2:RunInstances" in str(err)
     assert "nothing was sent" in str(err)
+
+
+def test_guarded_clients_share_one_event_alias_cache() -> None:
+    """Clients of every region share botocore's event-name alias cache (a sweep's first
+    call of each operation per client is otherwise re-derived, benchmarks figure 3); a
+    client with another alias table keeps its own, and a botocore without the private
+    attribute is left alone."""
+    import botocore.session
+
+    from awsprobe.guard import guarded_client, share_alias_cache
+
+    session = botocore.session.get_session()
+    session.set_credentials("AKIAFAKEFAKEFAKEFAKE", "fake-secret")
+    east = guarded_client(session, "ec2", region="us-east-1")
+    west = guarded_client(session, "kms", region="us-west-2")
+    assert east.meta.events._alias_name_cache is west.meta.events._alias_name_cache
+    other = session.create_client("ec2", region_name="eu-west-1")
+    other.meta.events._event_aliases = {"custom": "renamed"}
+    assert share_alias_cache(other) is True
+    assert other.meta.events._alias_name_cache is not east.meta.events._alias_name_cache
+    del other.meta.events._alias_name_cache  # a botocore that moved it
+    assert share_alias_cache(other) is False
+    west.meta.events.emit("awsprobe-test.kms.ListKeys")
+    assert "awsprobe-test.kms.ListKeys" in east.meta.events._alias_name_cache

@@ -1,0 +1,458 @@
+"""Probing in several processes: one Python process sends on one core.
+
+botocore spends about a millisecond of CPU per call (serializing, signing,
+parsing), and one interpreter runs Python on one core at a time, so a sweep
+of every region is CPU-bound on one core however many threads send it
+(benchmarks, figure 4). Here the probes are cut into shares, one per worker
+process, and the results stream back to the parent as they arrive.
+
+* The unit of work is plain data: the expanded :class:`~awsprobe.runner.Task`
+  objects of each identity, the identities, the runner's options, and the
+  sessions -- inherited as they are when the process is forked, or as a
+  snapshot of their credentials when it is spawned.
+* Pacing stays correct because every probe of one (account, region, action)
+  is in one share: each worker keeps its own :class:`~awsprobe.runner.Pacer`,
+  and :func:`split` never puts one (service, region, operation) in two shares.
+* ``workers`` stays the number of requests in flight in all: each process runs
+  its share of the threads.
+* Stopping: Ctrl-C (or :class:`KeyboardInterrupt`) in the parent stops every
+  worker; the probes in flight are answered and kept, the run raises
+  :class:`~awsprobe.runner.ProbeInterrupted` with the partial matrix. A worker
+  whose parent died stops too.
+
+Forking is used only when the calling process has no other thread (forking a
+threaded process can copy a lock another thread holds); otherwise, or on
+macOS and Windows, workers are spawned, which needs the caller's main module
+to be importable without side effects (``if __name__ == "__main__":``). The
+automatic choice (``processes="auto"``, :func:`plan_processes`) never spawns:
+it stays in one process instead. Event handlers registered on a session run
+in the workers, so their side effects stay there: the library probes in one
+process unless asked (the CLI asks for ``auto``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from awsprobe.errors import AwsprobeError, UnsafeRequestError, UsageError
+from awsprobe.matrix import Identity, Matrix, ProbeResult
+
+__all__ = [
+    "AUTO",
+    "MAX_AUTO_PROCESSES",
+    "MAX_PROCESSES",
+    "MIN_PROBES_PER_PROCESS",
+    "ParallelRun",
+    "SessionSnapshot",
+    "WorkerFailed",
+    "check_processes",
+    "fork_safe",
+    "plan_processes",
+    "run_in_processes",
+    "split",
+    "usable_cores",
+]
+
+#: An explicit ``processes=`` above this is a mistake, not a speed-up.
+MAX_PROCESSES: Final = 64
+#: The automatic choice uses at most this many processes.
+MAX_AUTO_PROCESSES: Final = 8
+#: Below this many probes per process, starting a process costs more than it saves.
+MIN_PROBES_PER_PROCESS: Final = 200
+#: How often a waiting loop looks at the stop flag and its parent, in seconds.
+_POLL: Final = 0.25
+#: After a stop, how long the parent waits for the workers' last answers, in seconds.
+_GRACE: Final = 30.0
+
+
+class WorkerFailed(AwsprobeError):
+    """A worker process failed; the results it sent before are kept in ``matrix``."""
+
+    def __init__(self, message: str, matrix: Matrix) -> None:
+        self.matrix = matrix
+        super().__init__(message)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def fork_safe() -> bool:
+    """Whether forking is safe here: Linux, and no other thread in this process."""
+    import multiprocessing
+
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
+
+
+#: ``processes=AUTO``: one process per usable core for large runs, where forking is safe.
+AUTO: Final = "auto"
+
+
+def check_processes(requested: int | str) -> None:
+    """:class:`UsageError` unless ``requested`` is ``"auto"`` or 1..:data:`MAX_PROCESSES`."""
+    if requested == AUTO:
+        return
+    if isinstance(requested, bool) or not isinstance(requested, int):
+        raise UsageError(f"processes must be a number or 'auto', not {requested!r}")
+    if not 1 <= requested <= MAX_PROCESSES:
+        raise UsageError(
+            f"processes must be between 1 and {MAX_PROCESSES}, not {requested} "
+            "(or 'auto' for one per core)"
+        )
+
+
+def plan_processes(requested: int | str, probes: int) -> int:
+    """How many processes to probe ``probes`` probes with.
+
+    ``requested`` is a number (1 = in this process) or ``"auto"``: one process
+    per usable core (at most :data:`MAX_AUTO_PROCESSES`), at least
+    :data:`MIN_PROBES_PER_PROCESS` probes each, and only where forking is safe.
+    """
+    check_processes(requested)
+    if isinstance(requested, int):
+        return max(1, min(requested, probes))
+    if not fork_safe():
+        return 1
+    wanted = min(usable_cores(), MAX_AUTO_PROCESSES, probes // MIN_PROBES_PER_PROCESS)
+    return max(1, wanted)
+
+
+def split(tasks: Sequence[Sequence[Any]], count: int) -> list[list[list[Any]]]:
+    """Cut each identity's tasks into ``count`` shares: ``shares[process][identity]``.
+
+    Every task of one (service, region, operation) -- whatever the identity or
+    resource -- lands in the same share, so one process paces it. With many
+    (service, region) groups, whole groups are dealt out (each region's canary
+    and client stay in one process); with few, their operations are. Largest
+    first to the least loaded share.
+    """
+    count = max(1, count)
+    keys: Counter[tuple[str, ...]] = Counter()
+    for identity_tasks in tasks:
+        for task in identity_tasks:
+            keys[(task.entry.service, task.region, task.entry.operation)] += 1
+    groups: Counter[tuple[str, ...]] = Counter()
+    for key, n in keys.items():
+        groups[key[:2]] += n
+    load = [0] * count
+    owner: dict[tuple[str, ...], int] = {}
+
+    def deal(weights: dict[tuple[str, ...], int]) -> None:
+        for key, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
+            index = load.index(min(load))
+            owner[key] = index
+            load[index] += weight
+
+    by_group = len(groups) >= 4 * count
+    deal(dict(groups) if by_group else dict(keys))
+    shares: list[list[list[Any]]] = [[[] for _ in tasks] for _ in range(count)]
+    for number, identity_tasks in enumerate(tasks):
+        for task in identity_tasks:
+            owned: tuple[str, ...] = (task.entry.service, task.region)
+            if not by_group:
+                owned = (*owned, task.entry.operation)
+            shares[owner[owned]][number].append(task)
+    return shares
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """What a spawned worker needs to rebuild a session: profile, region, credentials."""
+
+    profile: str | None
+    region: str | None
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token: str | None = field(repr=False, default=None)
+
+    @classmethod
+    def of(cls, core: Any) -> SessionSnapshot:
+        credentials = core.get_credentials()
+        if credentials is None:
+            from awsprobe.errors import CredentialsError
+
+            raise CredentialsError("no credentials found: configure a profile or environment")
+        frozen = credentials.get_frozen_credentials()
+        profile = core.get_config_variable("profile")
+        region = core.get_config_variable("region")
+        return cls(
+            profile=str(profile) if profile else None,
+            region=str(region) if region else None,
+            access_key=frozen.access_key,
+            secret_key=frozen.secret_key,
+            token=frozen.token,
+        )
+
+    def session(self) -> Any:
+        import botocore.session
+
+        core = botocore.session.Session(profile=self.profile)
+        core.set_credentials(self.access_key, self.secret_key, self.token)
+        if self.region:
+            core.set_config_variable("region", self.region)
+        return core
+
+
+@dataclass(frozen=True)
+class _Share:
+    """One worker's work: per identity, its session, identity and tasks."""
+
+    sessions: tuple[Any, ...]  # botocore sessions (fork) or SessionSnapshot (spawn)
+    identities: tuple[Identity, ...]
+    tasks: tuple[tuple[Any, ...], ...]
+    regions: tuple[str, ...]
+    options: tuple[tuple[str, Any], ...]  # Runner keyword arguments
+
+
+@dataclass
+class ParallelRun:
+    """What :func:`run_in_processes` gathered: one matrix per identity."""
+
+    matrices: list[Matrix]
+    expired: dict[int, str]  # identity index -> the expiry code
+
+
+def _worker(share: _Share, out: Any, stop: Any, parent: int) -> None:
+    """A worker process: probe the share, stream every result to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from awsprobe.runner import CredentialsExpired, Pacer, ProbeInterrupted, Runner
+
+    stopping = threading.Event()
+    current: list[Runner] = []
+    lock = threading.Lock()
+
+    def watch() -> None:
+        while not stop.value:
+            if os.getppid() != parent:  # the parent is gone: nobody reads the results
+                break
+            time.sleep(_POLL)
+        with lock:
+            stopping.set()
+            for runner in current:
+                runner.interrupt()
+
+    threading.Thread(target=watch, name="awsprobe-watch", daemon=True).start()
+    pacer = Pacer()  # one per process: every probe of an (account, region, action) is here
+    options = dict(share.options)
+    try:
+        for number, (session, identity, tasks) in enumerate(
+            zip(share.sessions, share.identities, share.tasks, strict=True)
+        ):
+            if not tasks:
+                continue
+            core = session.session() if isinstance(session, SessionSnapshot) else session
+            runner = Runner(core, identity=identity, pacer=pacer, **options)
+            with lock:
+                if stopping.is_set():
+                    break
+                current[:] = [runner]
+
+            def send(result: ProbeResult, n: int = number) -> None:
+                out.put(("result", n, result))
+
+            with runner:
+                try:
+                    runner.run_tasks(tasks, share.regions, on_result=send)
+                except ProbeInterrupted:
+                    out.put(("notes", number, list(runner.notes)))
+                    out.put(("stopped", number))
+                    break
+                except CredentialsExpired as expired:
+                    out.put(("notes", number, list(runner.notes)))
+                    out.put(("expired", number, expired.code))
+                    continue
+            out.put(("notes", number, list(runner.notes)))
+    except UnsafeRequestError as exc:  # the guard refused: the parent raises it again
+        out.put(("unsafe", exc.service, exc.operation, exc.why))
+    except BaseException as exc:  # report it; the parent raises WorkerFailed
+        out.put(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        out.put(("exit",))
+
+
+def run_in_processes(
+    sessions: Sequence[Any],
+    identities: Sequence[Identity],
+    tasks: Sequence[Sequence[Any]],
+    regions: Sequence[str],
+    *,
+    processes: int,
+    workers: int,
+    options: dict[str, Any],
+    notes: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+    on_result: Callable[[ProbeResult], None] | None = None,
+) -> ParallelRun:
+    """Probe every identity's ``tasks`` in ``processes`` worker processes.
+
+    ``sessions`` are botocore sessions, one per identity; ``options`` the
+    :class:`~awsprobe.runner.Runner` keyword arguments (``workers`` is
+    divided among the processes). Raises
+    :class:`~awsprobe.runner.ProbeInterrupted` (partial matrix) on
+    :class:`KeyboardInterrupt` and :class:`WorkerFailed` when a worker fails.
+    """
+    import multiprocessing
+
+    from awsprobe.runner import ProbeInterrupted, assemble
+
+    started = _dt.datetime.now(_dt.UTC)
+    method = "fork" if fork_safe() else "spawn"
+    context: Any = multiprocessing.get_context(method)
+    carried: tuple[Any, ...] = (
+        tuple(sessions)
+        if method == "fork"
+        else tuple(SessionSnapshot.of(core) for core in sessions)
+    )
+    shares = [s for s in split(tasks, processes) if any(s)]
+    total = sum(len(t) for t in tasks)
+    per_process = max(1, workers // max(1, len(shares)))
+    out = context.Queue()
+    # a flag in shared memory, polled (a multiprocessing.Event can hang its set() when a
+    # process that waited on it has exited)
+    stop = context.Value("b", 0, lock=False)
+    children = []
+    for number, share in enumerate(shares):
+        work = _Share(
+            sessions=carried,
+            identities=tuple(identities),
+            tasks=tuple(tuple(t) for t in share),
+            regions=tuple(regions),
+            options=tuple({**options, "workers": per_process}.items()),
+        )
+        child = context.Process(
+            target=_worker,
+            args=(work, out, stop, os.getpid()),
+            name=f"awsprobe-worker-{number}",
+            daemon=True,
+        )
+        children.append(child)
+    results: list[list[ProbeResult]] = [[] for _ in identities]
+    gathered: list[list[str]] = [list(notes) if n == 0 else [] for n in range(len(identities))]
+    expired: dict[int, str] = {}
+    stopped = False
+    failures: list[str] = []
+    unsafe: list[UnsafeRequestError] = []
+    count = 0
+    live = len(children)
+
+    def handle(message: tuple[Any, ...]) -> None:
+        """Take one message from a worker."""
+        nonlocal count, stopped, live
+        kind = message[0]
+        if kind == "result":
+            results[message[1]].append(message[2])
+            count += 1
+            if on_result is not None:
+                on_result(message[2])
+            if progress is not None:
+                progress(count, total)
+        elif kind == "notes":
+            gathered[message[1]].extend(message[2])
+        elif kind == "expired":
+            expired[message[1]] = message[2]
+        elif kind == "stopped":
+            stopped = True
+        elif kind == "failed":
+            failures.append(message[1])
+            stop.value = 1
+        elif kind == "unsafe":
+            unsafe.append(UnsafeRequestError(*message[1:]))
+            stop.value = 1
+        elif kind == "exit":
+            live -= 1
+
+    def died() -> list[str]:
+        return [
+            f"{c.name} exited with code {c.exitcode}"
+            for c in children
+            if c.exitcode not in (None, 0)
+        ]
+
+    def matrices(complete: bool) -> list[Matrix]:
+        return [
+            assemble(
+                identity,
+                regions,
+                results[n],
+                started,
+                gathered[n],
+                complete=complete and n not in expired,
+            )
+            for n, identity in enumerate(identities)
+        ]
+
+    def drain(until: float) -> None:
+        """Take the workers' last messages until each said it exited (or ``until``)."""
+        while live and time.monotonic() < until:
+            try:
+                handle(out.get(timeout=_POLL))
+            except queue.Empty:
+                if died() and not any(c.is_alive() for c in children):
+                    return
+
+    if progress is not None:
+        progress(0, total)
+    try:
+        for child in children:
+            child.start()
+        while live:
+            try:
+                message = out.get(timeout=_POLL)
+            except queue.Empty:
+                if died():
+                    failures.extend(died())
+                    break
+                continue
+            handle(message)
+    except KeyboardInterrupt:
+        stop.value = 1
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+            drain(time.monotonic() + _GRACE)
+        raise ProbeInterrupted(_combine_partial(matrices(complete=False), identities)) from None
+    finally:
+        stop.value = 1
+        for child in children:
+            if child.pid is not None:
+                child.join(timeout=_GRACE if not (failures or unsafe) else 1.0)
+                if child.is_alive():
+                    child.terminate()
+                    child.join()
+        out.close()
+        out.join_thread()
+    if unsafe:  # as in one process: a bug, never an outcome
+        raise unsafe[0]
+    if failures:
+        raise WorkerFailed(
+            f"a probe worker process failed ({'; '.join(failures)}); the results it sent are "
+            "kept: run again with --processes 1 (processes=1) to probe in one process",
+            _combine_partial(matrices(complete=False), identities),
+        )
+    if stopped:  # a worker saw the stop flag without a Ctrl-C here (its parent moved)
+        raise ProbeInterrupted(_combine_partial(matrices(complete=False), identities))
+    return ParallelRun(matrices=matrices(complete=True), expired=expired)
+
+
+def _combine_partial(matrices: Sequence[Matrix], identities: Sequence[Identity]) -> Matrix:
+    from awsprobe.runner import _combine
+
+    return _combine(matrices, identities)
