@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
-import queue
 import signal
 import sys
 import threading
@@ -74,6 +73,9 @@ MIN_PROBES_PER_PROCESS: Final = 200
 _POLL: Final = 0.25
 #: After a stop, how long the parent waits for the workers' last answers, in seconds.
 _GRACE: Final = 30.0
+#: A worker sends its results in batches of this many, or after this many seconds.
+_BATCH: Final = 64
+_FLUSH: Final = 0.1
 
 
 class WorkerFailed(AwsprobeError):
@@ -231,7 +233,34 @@ class ParallelRun:
     expired: dict[int, str]  # identity index -> the expiry code
 
 
-def _worker(share: _Share, out: Any, stop: Any, parent: int) -> None:
+class _Outbox:
+    """A worker's messages to the parent, results in batches: one pickle and one write
+    per batch instead of per result (the worker's CPU is the run's bottleneck)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.batch: dict[int, list[ProbeResult]] = {}
+        self.size = 0
+        self.sent_at = time.monotonic()
+
+    def result(self, number: int, result: ProbeResult) -> None:
+        self.batch.setdefault(number, []).append(result)
+        self.size += 1
+        if self.size >= _BATCH or time.monotonic() - self.sent_at >= _FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.connection.send(("results", self.batch))
+            self.batch, self.size = {}, 0
+        self.sent_at = time.monotonic()
+
+    def send(self, *message: Any) -> None:
+        self.flush()
+        self.connection.send(message)
+
+
+def _worker(share: _Share, connection: Any, stop: Any, parent: int) -> None:
     """A worker process: probe the share, stream every result to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -254,6 +283,7 @@ def _worker(share: _Share, out: Any, stop: Any, parent: int) -> None:
     threading.Thread(target=watch, name="awsprobe-watch", daemon=True).start()
     pacer = Pacer()  # one per process: every probe of an (account, region, action) is here
     options = dict(share.options)
+    out = _Outbox(connection)
     try:
         for number, (session, identity, tasks) in enumerate(
             zip(share.sessions, share.identities, share.tasks, strict=True)
@@ -268,26 +298,28 @@ def _worker(share: _Share, out: Any, stop: Any, parent: int) -> None:
                 current[:] = [runner]
 
             def send(result: ProbeResult, n: int = number) -> None:
-                out.put(("result", n, result))
+                out.result(n, result)
 
             with runner:
                 try:
                     runner.run_tasks(tasks, share.regions, on_result=send)
                 except ProbeInterrupted:
-                    out.put(("notes", number, list(runner.notes)))
-                    out.put(("stopped", number))
+                    out.send("notes", number, list(runner.notes))
+                    out.send("stopped", number)
                     break
                 except CredentialsExpired as expired:
-                    out.put(("notes", number, list(runner.notes)))
-                    out.put(("expired", number, expired.code))
+                    out.send("notes", number, list(runner.notes))
+                    out.send("expired", number, expired.code)
                     continue
-            out.put(("notes", number, list(runner.notes)))
+            out.send("notes", number, list(runner.notes))
     except UnsafeRequestError as exc:  # the guard refused: the parent raises it again
-        out.put(("unsafe", exc.service, exc.operation, exc.why))
+        out.send("unsafe", exc.service, exc.operation, exc.why)
     except BaseException as exc:  # report it; the parent raises WorkerFailed
-        out.put(("failed", f"{type(exc).__name__}: {exc}"))
+        out.send("failed", f"{type(exc).__name__}: {exc}")
     finally:
-        out.put(("exit",))
+        with contextlib.suppress(OSError):  # the parent may be gone
+            out.send("exit")
+        connection.close()
 
 
 def run_in_processes(
@@ -312,6 +344,7 @@ def run_in_processes(
     :class:`KeyboardInterrupt` and :class:`WorkerFailed` when a worker fails.
     """
     import multiprocessing
+    from multiprocessing.connection import wait
 
     from awsprobe.runner import ProbeInterrupted, assemble
 
@@ -326,26 +359,9 @@ def run_in_processes(
     shares = [s for s in split(tasks, processes) if any(s)]
     total = sum(len(t) for t in tasks)
     per_process = max(1, workers // max(1, len(shares)))
-    out = context.Queue()
     # a flag in shared memory, polled (a multiprocessing.Event can hang its set() when a
     # process that waited on it has exited)
     stop = context.Value("b", 0, lock=False)
-    children = []
-    for number, share in enumerate(shares):
-        work = _Share(
-            sessions=carried,
-            identities=tuple(identities),
-            tasks=tuple(tuple(t) for t in share),
-            regions=tuple(regions),
-            options=tuple({**options, "workers": per_process}.items()),
-        )
-        child = context.Process(
-            target=_worker,
-            args=(work, out, stop, os.getpid()),
-            name=f"awsprobe-worker-{number}",
-            daemon=True,
-        )
-        children.append(child)
     results: list[list[ProbeResult]] = [[] for _ in identities]
     gathered: list[list[str]] = [list(notes) if n == 0 else [] for n in range(len(identities))]
     expired: dict[int, str] = {}
@@ -353,19 +369,22 @@ def run_in_processes(
     failures: list[str] = []
     unsafe: list[UnsafeRequestError] = []
     count = 0
-    live = len(children)
+    readers: dict[Any, Any] = {}  # the parent's end of each worker's pipe -> the worker
+    children: list[Any] = []
 
     def handle(message: tuple[Any, ...]) -> None:
         """Take one message from a worker."""
-        nonlocal count, stopped, live
+        nonlocal count, stopped
         kind = message[0]
-        if kind == "result":
-            results[message[1]].append(message[2])
-            count += 1
-            if on_result is not None:
-                on_result(message[2])
-            if progress is not None:
-                progress(count, total)
+        if kind == "results":
+            for number, batch in message[1].items():
+                results[number].extend(batch)
+                for result in batch:
+                    count += 1
+                    if on_result is not None:
+                        on_result(result)
+                    if progress is not None:
+                        progress(count, total)
         elif kind == "notes":
             gathered[message[1]].extend(message[2])
         elif kind == "expired":
@@ -378,15 +397,26 @@ def run_in_processes(
         elif kind == "unsafe":
             unsafe.append(UnsafeRequestError(*message[1:]))
             stop.value = 1
-        elif kind == "exit":
-            live -= 1
 
-    def died() -> list[str]:
-        return [
-            f"{c.name} exited with code {c.exitcode}"
-            for c in children
-            if c.exitcode not in (None, 0)
-        ]
+    def receive(until: float | None = None) -> None:
+        """Take messages until every worker said it exited (or hung up), or ``until``."""
+        while readers and (until is None or time.monotonic() < until):
+            ready: list[Any] = wait(list(readers), timeout=_POLL)
+            for reader in ready:
+                try:
+                    message = reader.recv()
+                except EOFError:  # hung up without saying goodbye: it died
+                    child = readers.pop(reader)
+                    reader.close()
+                    child.join(timeout=5)
+                    failures.append(f"{child.name} exited with code {child.exitcode}")
+                    stop.value = 1
+                    continue
+                if message[0] == "exit":
+                    readers.pop(reader).join(timeout=_GRACE)
+                    reader.close()
+                    continue
+                handle(message)
 
     def matrices(complete: bool) -> list[Matrix]:
         return [
@@ -401,44 +431,43 @@ def run_in_processes(
             for n, identity in enumerate(identities)
         ]
 
-    def drain(until: float) -> None:
-        """Take the workers' last messages until each said it exited (or ``until``)."""
-        while live and time.monotonic() < until:
-            try:
-                handle(out.get(timeout=_POLL))
-            except queue.Empty:
-                if died() and not any(c.is_alive() for c in children):
-                    return
-
     if progress is not None:
         progress(0, total)
     try:
-        for child in children:
+        for number, share in enumerate(shares):
+            work = _Share(
+                sessions=carried,
+                identities=tuple(identities),
+                tasks=tuple(tuple(t) for t in share),
+                regions=tuple(regions),
+                options=tuple({**options, "workers": per_process}.items()),
+            )
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_worker,
+                args=(work, writer, stop, os.getpid()),
+                name=f"awsprobe-worker-{number}",
+                daemon=True,
+            )
             child.start()
-        while live:
-            try:
-                message = out.get(timeout=_POLL)
-            except queue.Empty:
-                if died():
-                    failures.extend(died())
-                    break
-                continue
-            handle(message)
+            writer.close()  # the worker holds the only writing end: its exit is our EOF
+            readers[reader] = child
+            children.append(child)
+        receive()
     except KeyboardInterrupt:
         stop.value = 1
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
-            drain(time.monotonic() + _GRACE)
+            receive(time.monotonic() + _GRACE)
         raise ProbeInterrupted(_combine_partial(matrices(complete=False), identities)) from None
     finally:
         stop.value = 1
+        for reader in list(readers):
+            reader.close()
         for child in children:
-            if child.pid is not None:
-                child.join(timeout=_GRACE if not (failures or unsafe) else 1.0)
-                if child.is_alive():
-                    child.terminate()
-                    child.join()
-        out.close()
-        out.join_thread()
+            child.join(timeout=1.0)
+            if child.is_alive():
+                child.terminate()
+                child.join()
     if unsafe:  # as in one process: a bug, never an outcome
         raise unsafe[0]
     if failures:

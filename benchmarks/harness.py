@@ -28,6 +28,7 @@ __all__ = [
     "Timing",
     "boto3_session",
     "botocore_session",
+    "children_peak_rss_mb",
     "machine",
     "peak_rss_mb",
     "rss_mb",
@@ -72,23 +73,39 @@ class Figure:
 
 @dataclass
 class Timing:
-    """Wall and CPU seconds of one timed block (CPU: this process, all threads)."""
+    """Wall and CPU seconds of one timed block.
+
+    ``cpu``: this process, all threads; ``children_cpu``: the child processes
+    that ended (and were waited for) during the block -- awsprobe's worker
+    processes when it probes in several.
+    """
 
     wall: float = 0.0
     cpu: float = 0.0
+    children_cpu: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_cpu(self) -> float:
+        return self.cpu + self.children_cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextlib.contextmanager
 def timed() -> Iterator[Timing]:
     result = Timing()
     gc.collect()
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     try:
         yield result
     finally:
         result.wall = time.perf_counter() - wall
         result.cpu = time.process_time() - cpu
+        result.children_cpu = _children_cpu() - children
 
 
 def best_of(n: int, run: Callable[[], float]) -> float:
@@ -100,18 +117,43 @@ def median_of(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def _status_mb(field: str) -> float | None:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in MB; None without /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def rss_mb() -> float:
     """This process's resident set size now, in MB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+    now = _status_mb("VmRSS")
+    return float("nan") if now is None else now
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """This process's peak resident set size so far, in MB.
+
+    ``VmHWM``, not ``ru_maxrss``: a spawned interpreter is started with
+    vfork + exec, and Linux carries the parent's peak into the child's
+    ``ru_maxrss`` across that exec, so a child of a large bench would report
+    the bench's peak as its own.
+    """
+    peak = _status_mb("VmHWM")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 if peak is None else peak
+
+
+def children_peak_rss_mb() -> float:
+    """The peak resident set size of the largest child process waited for so far, in MB.
+
+    Right for forked children (awsprobe's workers: their own peak, pages inherited
+    from the parent included), not for spawned ones (see :func:`peak_rss_mb`).
+    """
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
 def botocore_session(identity: FakeIdentity = BENCH_IDENTITIES[0]) -> Any:

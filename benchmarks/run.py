@@ -3,7 +3,10 @@
 ``python -m benchmarks [--quick] [--only N[,N...]] [--json PATH] [--profile DIR]``
 
 The fake AWS endpoint runs in its own process for the whole run; measurements
-that need a fresh interpreter (scale, sandbox, the process pool) spawn one.
+that need a fresh interpreter (scale, sandbox) spawn one. awsprobe is measured
+as the CLI runs it, ``probe(processes="auto")``: its worker processes fork
+from the measuring process, so the bench starts no thread of its own while it
+measures.
 Everything talks to 127.0.0.1 only: credentials, config files and the
 instance metadata service are switched off for this process and its children.
 """
@@ -66,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--extra",
         action="store_true",
-        help="also the slower prototypes of runner changes and contrasts (adds ~2 minutes)",
+        help="also the slower contrasts: one probe() per identity at once (figure 5d)",
     )
     parser.add_argument(
         "--only", metavar="N[,N]", help="run only these measurements (1-7; 2 and 3 run with 1)"
@@ -100,12 +103,6 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_LATENCY,
         help=f"simulated round trip in seconds ({DEFAULT_LATENCY})",
-    )
-    parser.add_argument(
-        "--processes", type=int, default=0, help="process-pool size (default: usable cores)"
-    )
-    parser.add_argument(
-        "--pool-workers", type=int, default=32, help="threads per process in the pool (32)"
     )
     return parser
 
@@ -202,8 +199,6 @@ def _run(args: argparse.Namespace, keys: list[str]) -> int:
         quick=args.quick,
         latency=args.latency,
         profile_dir=args.profile,
-        processes=args.processes,
-        pool_workers=args.pool_workers,
         extra=args.extra,
     )
     started = time.perf_counter()
@@ -263,8 +258,6 @@ def _run(args: argparse.Namespace, keys: list[str]) -> int:
             "extra": args.extra,
             "only": keys,
             "latency_s": args.latency,
-            "processes": args.processes or bench.cores,
-            "pool_workers": args.pool_workers,
         },
         "seconds": {"total": round(elapsed, 1), **timings},
         "other_processes_cores": interference,

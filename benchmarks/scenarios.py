@@ -2,12 +2,15 @@
 
 Every figure compares awsprobe with a reference measured in the same run, so
 the ratio survives a slow or busy machine better than any absolute number.
+awsprobe is measured as the CLI runs it -- ``probe(processes="auto")``, one
+worker process per usable core for large runs -- with ``processes=1`` (the
+library's default) as the contrast.
 
 1. speed-up over a naive sequential boto3 loop (one region, full EC2 catalog);
 2. distance from the physical limit of that run (latency bound, CPU floor);
 3. awsprobe's own CPU per probe over a bare botocore call;
 4. scale: 17 regions x the catalog, against the CPU floor of this machine's
-   cores; memory; a process-pool prototype;
+   cores; memory;
 5. five identities of one account against EC2's token buckets;
 6. start-up of the CLI against creating one boto3 client;
 7. the sandbox (moto) answering the full EC2 catalog.
@@ -48,6 +51,7 @@ from benchmarks.harness import (
     Figure,
     boto3_session,
     botocore_session,
+    children_peak_rss_mb,
     peak_rss_mb,
     rss_mb,
     timed,
@@ -90,9 +94,7 @@ class Options:
     quick: bool = False
     latency: float = DEFAULT_LATENCY
     profile_dir: Path | None = None
-    processes: int = 0  # 0: the usable cores
-    pool_workers: int = 32  # threads per process in the process-pool prototype
-    extra: bool = False  # also the slower prototypes and contrasts
+    extra: bool = False  # also the slower contrasts (figure 5d)
 
 
 @dataclass
@@ -183,7 +185,8 @@ def _sampled(bench: Bench, name: str, pid: int) -> Iterator[None]:
         return
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / f"{name}.txt"
-    command = [tool, "record", "--gil", "--nonblocking", "-r", "200", "--format", "raw"]
+    command = [tool, "record", "--gil", "--subprocesses", "--nonblocking", "-r", "200"]
+    command += ["--format", "raw"]  # --subprocesses: awsprobe's worker processes too
     sampler = subprocess.Popen(
         [*command, "-o", str(out), "--pid", str(pid)],
         stdout=subprocess.DEVNULL,
@@ -241,10 +244,14 @@ def _child_main(conn: Connection, func: Callable[..., Any], args: tuple[Any, ...
 def run_in_child(
     bench: Bench, name: str, func: Callable[..., Any], *args: Any, timeout: float = 600.0
 ) -> Any:
-    """Run ``func(*args)`` in a fresh (spawned) interpreter and return its result."""
+    """Run ``func(*args)`` in a fresh (spawned) interpreter and return its result.
+
+    Not a daemon process: a daemon may not start processes, and awsprobe's
+    ``processes="auto"`` starts its workers there (it is killed below if it lingers).
+    """
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child_main, args=(send, func, args), daemon=True)
+    process = context.Process(target=_child_main, args=(send, func, args), daemon=False)
     process.start()
     send.close()
     try:
@@ -277,13 +284,17 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
     * ``cold``: a fresh client sends each operation once -- the shape of a real
       sweep, where every (region, operation) is sent once per client;
     * ``warm``: the same client again (every per-operation cache filled);
-    * ``cold_shared_alias``: fresh client sharing a filled alias cache (prototype);
-    * ``awsprobe_warm`` / ``awsprobe_cold``: :meth:`Runner.probe_one` likewise.
+    * ``cold_shared_alias``: a fresh client sharing the process's filled
+      event-name alias cache (:func:`awsprobe.guard.share_alias_cache`, what
+      every client awsprobe creates now does);
+    * ``awsprobe_warm`` / ``awsprobe_cold``: :meth:`Runner.probe_one` likewise
+      (a fresh runner's clients share that filled cache, as shipped).
 
     Rounds alternate and the least of each is kept.
     """
     if bench._costs is not None:
         return bench._costs
+    from awsprobe.guard import share_alias_cache
     from awsprobe.matrix import Identity
     from awsprobe.runner import Pacer, Runner
 
@@ -298,7 +309,6 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
     }
     warm = _bare_client(session, REGION, url)
     _bare_loop(warm, entries)
-    alias_cache = warm.meta.events._alias_name_cache
     runner = Runner(session, workers=1, endpoint_url=url, identity=identity)
     runner.pacer = Pacer()
     for entry in entries:
@@ -308,7 +318,7 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
         samples["cold"].append(_bare_loop(_bare_client(session, REGION, url), entries) / n)
         samples["warm"].append(_bare_loop(warm, entries) / n)
         shared = _bare_client(session, REGION, url)
-        shared.meta.events._alias_name_cache = alias_cache
+        shared_alias = share_alias_cache(shared)  # filled by the runner's clients above
         samples["cold_shared_alias"].append(_bare_loop(shared, entries) / n)
         for key, fresh in (("awsprobe_cold", True), ("awsprobe_warm", False)):
             probe_runner = (
@@ -351,6 +361,7 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
         k: {"min": round(min(v) * 1e6, 1), "all": [round(x * 1e6, 1) for x in v]}
         for k, v in samples.items()
     }
+    bench.details["per_call_cpu_us"]["cold_shared_alias"]["shared"] = shared_alias
     bench.details["per_call_cpu_us"]["paired_warm"] = {
         "awsprobe_mean": round(bench._costs["paired_awsprobe"] * 1e6, 1),
         "bare_mean": round(bench._costs["paired_bare"] * 1e6, 1),
@@ -373,8 +384,54 @@ def wire_cost(bench: Bench, entries: Sequence[Any]) -> float:
 # ---------------------------------------------------------------------------- 1, 2, 3
 
 
+def _planned(requested: int | str, probes: int) -> dict[str, Any]:
+    """How many processes ``probe(processes=requested)`` will use here for ``probes`` probes.
+
+    ``"auto"`` forks only while this process has no other thread
+    (:func:`awsprobe.parallel.fork_safe`); otherwise it stays in one process, and
+    the figure would not measure what the CLI does -- hence ``warning``.
+    """
+    from awsprobe.parallel import fork_safe, plan_processes, usable_cores
+
+    safe = fork_safe()
+    plan: dict[str, Any] = {
+        "requested": requested,
+        "processes": plan_processes(requested, probes),
+        "fork_safe": safe,
+        "threads": threading.active_count(),
+        "usable_cores": usable_cores(),
+        "warning": "",
+    }
+    if requested == "auto" and not safe:
+        plan["warning"] = (
+            f"WARNING: {plan['threads']} threads in the measuring process, so "
+            "processes='auto' stayed in one process (not what the CLI does)"
+        )
+        print(f"  {plan['warning']}", flush=True)
+    return plan
+
+
+def _auto_text(plan: dict[str, Any], probes: int) -> str:
+    """What ``processes="auto"`` chose, for a note."""
+    from awsprobe.parallel import MAX_AUTO_PROCESSES, MIN_PROBES_PER_PROCESS
+
+    if plan["warning"]:
+        return str(plan["warning"])
+    return (
+        f"auto chose {plan['processes']} process{'es' if plan['processes'] > 1 else ''} "
+        f"(fork-safe, {plan['threads']} thread; {probes} probes, >= "
+        f"{MIN_PROBES_PER_PROCESS} a process, {plan['usable_cores']} usable cores, at most "
+        f"{MAX_AUTO_PROCESSES})"
+    )
+
+
 def measure_speed(bench: Bench) -> None:
-    """1. vs a naive boto3 loop; 2. vs the physical limit; 3. per-probe CPU overhead."""
+    """1. vs a naive boto3 loop; 2. vs the physical limit; 3. per-probe CPU overhead.
+
+    awsprobe runs as the CLI runs it: ``probe(processes="auto")`` with the
+    default workers; the same with ``processes=1`` (the library's default) is
+    the contrast.
+    """
     from botocore.exceptions import ClientError
 
     from awsprobe import Catalog, probe
@@ -388,8 +445,9 @@ def measure_speed(bench: Bench) -> None:
     bench.details["wire_cpu_us_per_call"] = round(wire_cost(bench, entries) * 1e6, 1)
     bench.fake.configure(latency=latency, throttle=False)
 
-    def awsprobe_run(workers: int) -> tuple[float, float, dict[str, Any]]:
+    def awsprobe_run(processes: int | str, workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
         bench.fake.configure()
+        plan = _planned(processes, n)
         with timed() as t:
             matrix = probe(
                 catalog=catalog,
@@ -397,20 +455,29 @@ def measure_speed(bench: Bench) -> None:
                 session=boto3_session(),
                 workers=workers,
                 endpoint_url=bench.fake.endpoint_url,
+                processes=processes,
             )
         assert len(matrix.results) == n, "every probe answered"
         assert matrix.summary["error"] == 0, matrix.summary
-        return t.wall, t.cpu, bench.fake.stats()
+        stats = bench.fake.stats()
+        return {
+            "wall": t.wall,
+            "cpu": t.cpu,
+            "workers_cpu": t.children_cpu,
+            "workers": workers,
+            "plan": plan,
+            "fake_cpu_s": round(float(stats["cpu_seconds"]), 3),
+            "fake_peak_in_flight": stats["peak_in_flight"],
+        }
 
-    runs = []
+    runs: dict[str, list[dict[str, Any]]] = {"auto": [], "one": []}
     with _sampled(bench, "1-one-region-awsprobe", os.getpid()):
-        for _ in range(2):
-            runs.append(awsprobe_run(DEFAULT_WORKERS))
-    wall, cpu, stats = min(runs, key=lambda r: r[0])
-    sweep = {}
-    for workers in (32, 64):
-        w_wall, w_cpu, _ = awsprobe_run(workers)
-        sweep[workers] = {"wall": round(w_wall, 3), "cpu": round(w_cpu, 3)}
+        for _ in range(2):  # best of two each, interleaved so drift hits both alike
+            runs["auto"].append(awsprobe_run("auto"))
+            runs["one"].append(awsprobe_run(1))
+    auto = min(runs["auto"], key=lambda r: r["wall"])
+    one = min(runs["one"], key=lambda r: r["wall"])
+    sweep = {w: awsprobe_run("auto", w) for w in (16, 64)}
 
     bench.fake.configure()
     import boto3
@@ -427,24 +494,26 @@ def measure_speed(bench: Bench) -> None:
                 verdicts["ran"] += 1
             except ClientError as exc:
                 verdicts[exc.response["Error"]["Code"]] += 1
-    pool = _pool_run(bench, [REGION], [e.operation for e in entries], prototype=False)
+    wall = auto["wall"]
+    used = auto["plan"]["processes"]
     bench.details["one_region"] = {
         "probes": n,
         "latency_s": latency,
         "workers": DEFAULT_WORKERS,
-        "awsprobe_walls": [round(r[0], 3) for r in runs],
-        "awsprobe_cpu": round(cpu, 3),
-        "fake_cpu_s": round(float(stats["cpu_seconds"]), 3),
-        "fake_peak_in_flight": stats["peak_in_flight"],
-        "workers_sweep": sweep,
+        "auto": runs["auto"],
+        "one_process": runs["one"],
+        "workers_sweep_auto": sweep,
         "naive_wall": round(naive.wall, 3),
         "naive_verdicts": dict(verdicts),
-        "pool": pool,
     }
+    sweep_text = ", ".join(
+        f"at {w} workers {r['wall']:.2f}s ({naive.wall / r['wall']:.1f}x)" for w, r in sweep.items()
+    )
     bench.add(
         Figure(
             "1",
-            f"{n} EC2 probes, 1 region, {latency * 1000:.0f} ms: naive boto3 loop / awsprobe",
+            f"{n} EC2 probes, 1 region, {latency * 1000:.0f} ms: naive boto3 loop / "
+            "probe(processes='auto') as the CLI runs it",
             value=wall,
             reference=naive.wall,
             ratio=naive.wall / wall,
@@ -452,25 +521,25 @@ def measure_speed(bench: Bench) -> None:
             target=20.0,
             better="higher",
             note=(
-                f"workers={DEFAULT_WORKERS}; at 32 workers {sweep[32]['wall']:.2f}s "
-                f"({naive.wall / sweep[32]['wall']:.1f}x), at 64 {sweep[64]['wall']:.2f}s "
-                f"({naive.wall / sweep[64]['wall']:.1f}x)"
+                f"{_auto_text(auto['plan'], n)}; workers={DEFAULT_WORKERS} in all; "
+                f"{sweep_text}; CPU {auto['cpu']:.2f}s here + {auto['workers_cpu']:.2f}s in "
+                "worker processes"
             ),
         )
     )
     bench.add(
         Figure(
             "1b",
-            f"same, process pool (bench prototype, {pool['processes']} processes): naive / pool",
-            value=pool["wall"],
+            "same, one process (processes=1, the library default): naive / awsprobe",
+            value=one["wall"],
             reference=naive.wall,
-            ratio=naive.wall / pool["wall"],
+            ratio=naive.wall / one["wall"],
             unit="s",
             target=20.0,
             better="higher",
             note=(
-                f"{pool['start_method']}, {bench.options.pool_workers} threads each; start-up "
-                f"{pool['startup']:.2f}s of it"
+                f"workers={DEFAULT_WORKERS}; auto's gain over one process "
+                f"{one['wall'] / wall:.2f}x; {one['cpu']:.2f}s CPU"
             ),
         )
     )
@@ -480,7 +549,7 @@ def measure_speed(bench: Bench) -> None:
     bench.add(
         Figure(
             "2",
-            "same run / physical limit max(latency bound, CPU floor)",
+            "same run (processes='auto') / physical limit max(latency bound, CPU floor)",
             value=wall,
             reference=limit,
             ratio=wall / limit,
@@ -489,8 +558,10 @@ def measure_speed(bench: Bench) -> None:
             note=(
                 f"latency bound {latency_bound:.2f}s (n x {latency * 1000:.0f} ms / "
                 f"{DEFAULT_WORKERS}), CPU floor {cpu_floor:.2f}s (n x "
-                f"{costs['cold'] * 1e6:.0f} us bare botocore, fresh client); awsprobe used "
-                f"{cpu:.2f}s CPU"
+                f"{costs['cold'] * 1e6:.0f} us bare botocore, fresh client), floor / {used} "
+                f"process{'es' if used > 1 else ''} used = {cpu_floor / used:.2f}s; awsprobe "
+                f"used {auto['cpu'] + auto['workers_cpu']:.2f}s CPU in all; one process: "
+                f"{one['wall'] / limit:.2f}x the limit"
             ),
         )
     )
@@ -506,101 +577,55 @@ def measure_speed(bench: Bench) -> None:
             target=1.3,
             note=(
                 f"warm clients, median of {pairs} paired chunks of 100 calls; fresh clients: "
-                f"awsprobe {costs['awsprobe_cold'] * 1e6:.0f} us vs "
-                f"bare {costs['cold'] * 1e6:.0f} us "
-                f"({costs['awsprobe_cold'] / costs['cold']:.2f}x); fresh client sharing a "
-                f"filled alias cache: {costs['cold_shared_alias'] * 1e6:.0f} us; over HTTP "
+                f"awsprobe {costs['awsprobe_cold'] * 1e6:.0f} us (its clients share the "
+                f"process's filled alias cache, as shipped) vs bare "
+                f"{costs['cold'] * 1e6:.0f} us ({costs['awsprobe_cold'] / costs['cold']:.2f}x); "
+                f"a bare fresh client sharing that cache too: "
+                f"{costs['cold_shared_alias'] * 1e6:.0f} us "
+                f"({costs['awsprobe_cold'] / costs['cold_shared_alias']:.2f}x); over HTTP "
                 f"(0 ms): {bench.details['wire_cpu_us_per_call']:.0f} us"
             ),
         )
     )
 
 
-def _pool_run(
-    bench: Bench, regions: Sequence[str], operations: Sequence[str], *, prototype: bool
-) -> dict[str, Any]:
-    """One run of the process-pool prototype against the fake; its costs (results dropped)."""
-    from awsprobe.runner import caller_identity
-    from benchmarks.parallel import ProbeTask, plan, probe_parallel
-
-    url = bench.fake.endpoint_url
-    processes = bench.options.processes or bench.cores
-    who = caller_identity(botocore_session(), endpoint_url=url)
-    tasks = [
-        ProbeTask(
-            access_key=BENCH_IDENTITIES[0].access_key,
-            secret_key=BENCH_IDENTITIES[0].secret_key,
-            identity=(who.arn, who.account, who.user_id),
-            regions=chunk_regions,
-            operations=chunk_operations,
-            endpoint_url=url,
-            workers=bench.options.pool_workers,
-            prototype=prototype,
-        )
-        for chunk_regions, chunk_operations in plan(regions, operations, processes)
-    ]
-    bench.fake.configure()
-    run = probe_parallel(tasks, processes)
-    expected = len(regions) * len(operations)
-    assert len(run.results) == expected, (len(run.results), expected)
-    errors = sum(1 for r in run.results if r.outcome.value == "error")
-    assert errors == 0, errors
-    costs = {
-        "processes": processes,
-        "start_method": run.start_method,
-        "wall": run.wall,
-        "startup": run.startup,
-        "per_process": run.per_process,
-        "fake": bench.fake.stats(),
-    }
-    del run
-    gc.collect()
-    return costs
-
-
 # ---------------------------------------------------------------------------- 4
 
 
-def scale_single_process(
+def scale_run(
     url: str,
     regions: Sequence[str],
     step: int,
+    processes: int | str,
     repeats: int,
     repeat_step: int,
-    prototype: bool = False,
 ) -> dict[str, Any]:
-    """In a fresh interpreter: one run over every region, then repeated small runs.
-
-    ``prototype``: a :class:`~benchmarks.prototypes.PrototypeRunner` with the
-    shared alias cache and client eviction instead of ``probe()``.
-    """
+    """In a fresh interpreter: one ``probe(processes=...)`` over every region, then
+    ``repeats`` small runs in this process (``processes=1``) to see whether RSS grows."""
     from awsprobe import Catalog, load_catalog, probe
 
     entries = _subset(load_catalog(services="ec2"), step)
     gc.collect()
     before = rss_mb()
+    plan = _planned(processes, len(entries) * len(regions))
     with timed() as t:
-        if prototype:
-            from benchmarks.prototypes import PrototypeRunner
-
-            with PrototypeRunner(
-                botocore_session(), endpoint_url=url, alias=True, evict=True
-            ) as runner:
-                matrix = runner.run(entries, list(regions))
-        else:
-            matrix = probe(
-                catalog=Catalog(entries),
-                regions=list(regions),
-                session=boto3_session(),
-                endpoint_url=url,
-            )
+        matrix = probe(
+            catalog=Catalog(entries),
+            regions=list(regions),
+            session=boto3_session(),
+            endpoint_url=url,
+            processes=processes,
+        )
     result: dict[str, Any] = {
         "probes": len(matrix.results),
         "summary": matrix.summary,
+        "plan": plan,
         "wall": t.wall,
         "cpu": t.cpu,
+        "workers_cpu": t.children_cpu,
         "rss_before_mb": before,
         "peak_rss_mb": peak_rss_mb(),
+        "workers_peak_rss_mb": children_peak_rss_mb(),  # the largest worker's (0: none)
     }
     del matrix
     if not repeats:
@@ -610,7 +635,11 @@ def scale_single_process(
     objects: list[int] = []
     for _ in range(repeats):
         again = probe(
-            catalog=small, regions=list(regions), session=boto3_session(), endpoint_url=url
+            catalog=small,
+            regions=list(regions),
+            session=boto3_session(),
+            endpoint_url=url,
+            processes=1,
         )
         del again
         gc.collect()
@@ -620,14 +649,15 @@ def scale_single_process(
     return result
 
 
-def _prototypes_label() -> str:
-    from benchmarks.prototypes import runner_evicts
-
-    return "shared alias cache" + ("" if runner_evicts() else " + client eviction") + " (prototype)"
-
-
 def measure_scale(bench: Bench) -> None:
-    """4. All default regions x the catalog: wall vs CPU floor, memory, process pool."""
+    """4. All default regions x the catalog: wall vs CPU floor, memory.
+
+    Each run is in a fresh interpreter (one thread, so ``processes="auto"``
+    may fork, as in the CLI): ``probe(processes="auto")``, then ``processes=1``
+    as the contrast, followed by the repeated runs of 4e.
+    """
+    from awsprobe.runner import DEFAULT_WORKERS
+
     quick = bench.options.quick
     regions = DEFAULT_REGIONS[:4] if quick else DEFAULT_REGIONS
     step = 2 if quick else 1
@@ -635,150 +665,100 @@ def measure_scale(bench: Bench) -> None:
     n = len(entries) * len(regions)
     costs = botocore_costs(bench)
     cores = bench.cores
-    processes = bench.options.processes or cores
     url = bench.fake.endpoint_url
     bench.fake.configure(latency=bench.options.latency, throttle=False)
 
-    single = run_in_child(
-        bench,
-        "4-scale-single-process",
-        scale_single_process,
-        url,
-        regions,
-        step,
-        4 if quick else 5,
-        48,
-    )
-    single_fake = bench.fake.stats()
-    assert single["probes"] == n, single["probes"]
-    assert single["summary"]["error"] == 0, single["summary"]
+    runs: dict[str, dict[str, Any]] = {}
+    for label, processes, repeats in (("auto", "auto", 0), ("one", 1, 4 if quick else 5)):
+        bench.fake.configure()
+        run = run_in_child(
+            bench, f"4-scale-{label}", scale_run, url, regions, step, processes, repeats, 48
+        )
+        run["fake"] = bench.fake.stats()
+        assert run["probes"] == n, run["probes"]
+        assert run["summary"]["error"] == 0, run["summary"]
+        runs[label] = run
+    auto, one = runs["auto"], runs["one"]
+    if auto["plan"]["warning"]:
+        print(f"  {auto['plan']['warning']} (figure 4)", flush=True)
 
-    operations = [e.operation for e in entries]
-    variants = {
-        label: _pool_run(bench, regions, operations, prototype=proto)
-        for label, proto in (("pool", False), ("pool+prototypes", True))
-    }
+    def floor(run: dict[str, Any]) -> float:
+        return (n * costs["cold"] + float(run["fake"]["cpu_seconds"])) / cores
 
-    def floor(fake_cpu: float) -> float:
-        return (n * costs["cold"] + fake_cpu) / cores
-
-    single_floor = floor(float(single_fake["cpu_seconds"]))
     bench.details["scale"] = {
         "regions": len(regions),
         "probes": n,
         "cores": cores,
-        "processes": processes,
-        "pool_workers_per_process": bench.options.pool_workers,
-        "single": single,
-        "single_fake": single_fake,
-        "variants": variants,
-        "latency_bound_default_workers": n * bench.options.latency / 16,
+        "auto": auto,
+        "one_process": one,
+        "latency_bound_default_workers": n * bench.options.latency / DEFAULT_WORKERS,
     }
+    used = auto["plan"]["processes"]
+    auto_cpu = auto["cpu"] + auto["workers_cpu"]
     bench.add(
         Figure(
             "4a",
-            f"{len(regions)} regions x {len(entries)} = {n} probes, one process "
-            "(probe() as shipped) / CPU floor of the cores",
-            value=single["wall"],
-            reference=single_floor,
-            ratio=single["wall"] / single_floor,
+            f"{len(regions)} regions x {len(entries)} = {n} probes, probe(processes='auto') "
+            "as the CLI runs it / CPU floor of the cores",
+            value=auto["wall"],
+            reference=floor(auto),
+            ratio=auto["wall"] / floor(auto),
             unit="s",
             target=1.5,
             note=(
-                f"floor = (n x {costs['cold'] * 1e6:.0f} us + fake's "
-                f"{single_fake['cpu_seconds']:.1f}s CPU) / {cores} cores; awsprobe used "
-                f"{single['cpu']:.1f}s CPU ({single['cpu'] / n * 1e6:.0f} us/probe) on one core"
+                f"{_auto_text(auto['plan'], n)}; floor = (n x {costs['cold'] * 1e6:.0f} us + "
+                f"fake's {auto['fake']['cpu_seconds']:.1f}s CPU) / {cores} cores; awsprobe "
+                f"used {auto_cpu:.1f}s CPU ({auto['cpu']:.1f}s in the parent, "
+                f"{auto['workers_cpu']:.1f}s in {used} workers; {auto_cpu / n * 1e6:.0f} "
+                f"us/probe); gain over one process {one['wall'] / auto['wall']:.2f}x"
             ),
         )
     )
-    for number, label in (("4b", "pool"), ("4c", "pool+prototypes")):
-        variant = variants[label]
-        ref = floor(float(variant["fake"]["cpu_seconds"]))
-        cpu_total = sum(p["cpu"] for p in variant["per_process"])
-        what = "process pool (prototype)"
-        if label != "pool":
-            what += f" + {_prototypes_label()}"
-        what += f", {variant['start_method']}"
-        bench.add(
-            Figure(
-                number,
-                f"same, {what}, {processes} processes / CPU floor",
-                value=variant["wall"],
-                reference=ref,
-                ratio=variant["wall"] / ref,
-                unit="s",
-                target=1.5,
-                note=(
-                    f"gain over one process {single['wall'] / variant['wall']:.2f}x; start-up "
-                    f"{variant['startup']:.2f}s; {cpu_total:.1f}s CPU in the workers "
-                    f"({cpu_total / n * 1e6:.0f} us/probe)"
-                ),
-            )
+    bench.add(
+        Figure(
+            "4b",
+            "same, one process (processes=1, the library default) / CPU floor (info)",
+            value=one["wall"],
+            reference=floor(one),
+            ratio=one["wall"] / floor(one),
+            unit="s",
+            note=(
+                f"{one['cpu']:.1f}s CPU ({one['cpu'] / n * 1e6:.0f} us/probe) on one core: "
+                "one interpreter runs Python on one core at a time"
+            ),
         )
-    if bench.options.extra:
-        bench.fake.configure()
-        proto = run_in_child(
-            bench,
-            "4-scale-prototype",
-            scale_single_process,
-            url,
-            regions,
-            step,
-            0,
-            32,
-            True,
-        )
-        proto_fake = bench.fake.stats()
-        assert proto["summary"]["error"] == 0, proto["summary"]
-        bench.details["scale"]["prototype_single"] = {**proto, "fake": proto_fake}
-        ref = floor(float(proto_fake["cpu_seconds"]))
-        bench.add(
-            Figure(
-                "4f",
-                f"same, one process, Runner + {_prototypes_label()} / CPU floor",
-                value=proto["wall"],
-                reference=ref,
-                ratio=proto["wall"] / ref,
-                unit="s",
-                target=1.5,
-                note=(
-                    f"gain over probe() as shipped {single['wall'] / proto['wall']:.2f}x; "
-                    f"{proto['cpu'] / n * 1e6:.0f} us CPU/probe; peak RSS "
-                    f"{proto['peak_rss_mb']:.0f} MB (as shipped {single['peak_rss_mb']:.0f} MB)"
-                ),
-            )
-        )
-    peak = single["peak_rss_mb"]
-    pool_peaks = [p["peak_rss_mb"] for v in variants.values() for p in v["per_process"]]
+    )
+    peak = max(auto["peak_rss_mb"], auto["workers_peak_rss_mb"])
     bench.add(
         Figure(
             "4d",
-            "peak RSS of the one-process run (probe() as shipped) / 200 MB budget",
+            "peak RSS of the largest process of probe(processes='auto') / 200 MB budget",
             value=peak,
             reference=200.0,
             ratio=peak / 200.0,
             unit="MB",
             target=1.0,
             note=(
-                f"pool workers peaked at {max(pool_peaks):.0f} MB each "
-                f"({variants['pool']['start_method']}: inherited pages count as theirs)"
+                f"parent {auto['peak_rss_mb']:.0f} MB, largest of {used} workers "
+                f"{auto['workers_peak_rss_mb']:.0f} MB (forked: pages shared with the parent "
+                f"count in both); the one-process run peaked at {one['peak_rss_mb']:.0f} MB"
             ),
         )
     )
-    rss = single["rss_after_runs"]
-    objects = single["objects"]
+    rss = one["rss_after_runs"]
+    objects = one["objects"]
     bench.add(
         Figure(
             "4e",
-            f"RSS after {len(rss)} repeated runs / after the 2nd (same process)",
+            f"RSS after {len(rss)} repeated runs / after the 2nd (same process, processes=1)",
             value=rss[-1],
             reference=rss[1],
             ratio=rss[-1] / rss[1],
             unit="MB",
             target=1.05,
             note=(
-                f"{single['repeat_probes']} probes a run; gc objects {objects[1]} -> "
-                f"{objects[-1]} ({objects[-1] - objects[1]:+d}); RSS by run "
+                f"{one['repeat_probes']} probes a run, in the process that ran 4b; gc objects "
+                f"{objects[1]} -> {objects[-1]} ({objects[-1] - objects[1]:+d}); RSS by run "
                 + ", ".join(f"{x:.0f}" for x in rss)
             ),
         )
@@ -880,66 +860,22 @@ def measure_throttling(bench: Bench) -> None:
     if not bench.options.extra:
         return
 
-    from benchmarks.prototypes import MarginPacer, runner_has_margin
-
-    landed = runner_has_margin()  # then 5a measures the change itself: no 5c
-
-    # 5c, and at the same time 5d with a second account (its own buckets; a few probes).
-    # 5d is the contrast: one probe() per identity at once, each with its own pacer, on
-    # the actions whose bucket holds fewer tokens than there are identities.
+    # 5d, the contrast: one probe() per identity at once, each with its own pacer, on the
+    # actions whose bucket holds fewer tokens than there are identities. A second account
+    # (its own buckets; a few probes).
     tight = Catalog(e for e in entries if bucket_for(e.operation)[0] < len(identities))
     others = [boto3_session(i) for i in OTHER_IDENTITIES[: len(identities)]]
-    contrast: dict[str, Any] = {}
-
-    def separately() -> None:
-        with timed() as apart:
-            contrast["matrices"] = _concurrently(
-                lambda s: probe(catalog=tight, regions=[REGION], session=s, endpoint_url=url),
-                others,
-            )
-        contrast["wall"] = apart.wall
-
     bench.fake.configure()
-    background = threading.Thread(target=separately, name="bench-contrast")
-    background.start()
-    if landed:
-        background.join()
-        both = bench.fake.stats()
-        details["margin_pacer"] = "in the runner (awsprobe.runner.RATE_MARGIN): see 5a"
-    else:
-        margin = MarginPacer()
-        with timed() as proto:
-            prototype = [
-                Runner(s, pacer=margin, endpoint_url=url).run(entries, [REGION]) for s in sessions
-            ]
-        background.join()
-        both = bench.fake.stats()
-        details["margin_pacer"] = {
-            "wall": proto.wall,
-            "throttled": both["throttled_actions"].get(ACCOUNT, {}),
-            "throttle_errors": _throttle_errors(prototype),
-        }
-    if not landed:
-        bench.add(
-            Figure(
-                "5c",
-                "same, Runners sharing a pacer planned at 95% of the rates (prototype)",
-                value=proto.wall,
-                reference=minimum,
-                ratio=proto.wall / minimum,
-                unit="s",
-                target=1.2,
-                note=(
-                    f"RequestLimitExceeded: {_throttled_text(both, ACCOUNT) or 'none'}; "
-                    f"{_throttle_errors(prototype)} probes in error; identities one after "
-                    "another, as probe(sessions=...) does"
-                ),
-            )
+    with timed() as apart:
+        contrast = _concurrently(
+            lambda s: probe(catalog=tight, regions=[REGION], session=s, endpoint_url=url),
+            others,
         )
-    apart_errors = _throttle_errors(contrast["matrices"])
+    both = bench.fake.stats()
+    apart_errors = _throttle_errors(contrast)
     details["separate"] = {
         "actions": [e.operation for e in tight],
-        "wall": contrast["wall"],
+        "wall": apart.wall,
         "throttled": both["throttled_actions"].get(OTHER_ACCOUNT, {}),
         "throttle_errors": apart_errors,
     }
@@ -954,7 +890,7 @@ def measure_throttling(bench: Bench) -> None:
             unit="probes",
             note=(
                 f"RequestLimitExceeded: {_throttled_text(both, OTHER_ACCOUNT) or 'none'}; "
-                f"{contrast['wall']:.1f}s; run with a second account (its own buckets)"
+                f"{apart.wall:.1f}s; run with a second account (its own buckets)"
             ),
         )
     )
