@@ -3,8 +3,12 @@
 Generated from botocore's own service models, never hand-written. Finding
 which services have dry-run operations means reading every model once (about
 four seconds for ~420 models), so that answer -- the *index* -- is cached on
-disk per botocore version; after that only the models of the services asked
-for are loaded.
+disk per botocore version. Building one service's entries means loading its
+model and synthesizing parameters for each operation (a fifth of a second for
+EC2), so the built entries are cached on disk too, per service, keyed by the
+botocore version, the awsprobe version and a fingerprint of the source that
+shapes an entry (this module, :mod:`awsprobe.params`, :mod:`awsprobe.tables`).
+A warm start reads two JSON files and loads no botocore model at all.
 
 Each operation becomes a frozen :class:`CatalogEntry` with its IAM action,
 access level, the parameters a probe sends, the service's dry-run success and
@@ -14,10 +18,12 @@ denial signals, and whether awsprobe probes it at all.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import datetime as _dt
 import difflib
 import fnmatch
+import hashlib
 import json
 import logging
 import os
@@ -27,16 +33,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore
-import botocore.loaders
-import botocore.session
-import botocore.utils
-from botocore.model import OperationModel, ServiceModel
 
+from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
-from awsprobe.params import placeholder_members, synthesize_params
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
     ACCESS_LEVEL_VERBS,
@@ -49,6 +51,10 @@ from awsprobe.tables import (
     AccessLevel,
     DryRunBehaviour,
 )
+
+if TYPE_CHECKING:  # botocore's model and loader modules cost ~0.1 s to import: only to build
+    import botocore.loaders
+    from botocore.model import OperationModel, ServiceModel
 
 __all__ = [
     "Catalog",
@@ -64,6 +70,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _INDEX_FORMAT = 2
+_ENTRIES_FORMAT = 1
+#: The modules whose source decides what an entry holds: editing one invalidates cached entries.
+_SHAPING_MODULES = ("catalog.py", "params.py", "tables.py")
 _VERB = re.compile(r"[A-Z][a-z0-9]*")
 
 
@@ -165,6 +174,8 @@ _PROTOCOL_PRIORITY = ("json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "qu
 
 def _resolved_protocol(meta: Mapping[str, Any]) -> str:
     """The protocol botocore's clients use: the first supported of ``protocols``."""
+    import botocore.utils
+
     priority = getattr(botocore.utils, "PRIORITY_ORDERED_SUPPORTED_PROTOCOLS", _PROTOCOL_PRIORITY)
     for protocol in priority:
         if protocol in meta.get("protocols", ()):
@@ -178,6 +189,8 @@ def scan_models(loader: botocore.loaders.Loader | None = None) -> dict[str, Serv
     Reads the raw JSON (not :class:`ServiceModel`) to stay fast; a test checks
     the answer against ``ServiceModel`` for every service.
     """
+    import botocore.loaders
+
     loader = loader or botocore.loaders.create_loader()
     index: dict[str, ServiceIndex] = {}
     for service in loader.list_available_services("service-2"):
@@ -280,6 +293,8 @@ def _behaviour(service: str, operation: str) -> DryRunBehaviour:
 
 
 def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) -> CatalogEntry:
+    from awsprobe.params import placeholder_members, synthesize_params
+
     exception = IAM_ACTION_EXCEPTIONS.get((svc.service, operation))
     action = exception.action if exception else f"{svc.iam_prefix}:{operation}"
     behaviour = _behaviour(svc.service, operation)
@@ -301,11 +316,198 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
     )
 
 
+def _build_entries(svc: ServiceIndex) -> tuple[CatalogEntry, ...]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(svc.service)
+    return tuple(_entry(svc, model, op, member) for op, member in sorted(svc.operations.items()))
+
+
 @cache
 def _service_entries(service: str) -> tuple[CatalogEntry, ...]:
-    svc = dry_run_index()[service]
-    model = botocore.session.get_session().get_service_model(service)
-    return tuple(_entry(svc, model, op, member) for op, member in sorted(svc.operations.items()))
+    """One service's entries: from the on-disk cache when it is current, else built (and cached)."""
+    key = _entries_key(service)
+    path = _entries_path(service)
+    if key is not None:
+        cached = _read_entries(path, key)
+        if cached is not None:
+            return cached
+    logger.debug("building the %s catalog for botocore %s", service, botocore.__version__)
+    entries = _build_entries(dry_run_index()[service])
+    if key is not None:
+        _write_entries(path, key, entries)
+    return entries
+
+
+# -- the entry cache ---------------------------------------------------------------------------
+#
+# One JSON file per service: {"key": {...}, "entries": [row, ...]}. A row is
+# CatalogEntry.to_json() with "params" encoded losslessly: JSON has no bytes,
+# timestamps or tuples, so those become one-key objects whose key starts with
+# NUL ({"\u0000bytes": base64}), a key no model member or placeholder uses.
+# Anything else that JSON would not give back as the same type makes the
+# service uncacheable (built every time), never cached wrongly.
+
+_TAG = "\x00"
+_BYTES = _TAG + "bytes"
+_DATETIME = _TAG + "datetime"
+_TUPLE = _TAG + "tuple"
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class _Uncacheable(ValueError):
+    """A parameter value JSON cannot give back unchanged."""
+
+
+@cache
+def _shaping_fingerprint() -> str | None:
+    """A digest of the source that shapes entries; ``None`` (no caching) if it cannot be read."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    try:
+        for name in _SHAPING_MODULES:
+            digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    except OSError as exc:
+        logger.debug("not caching catalog entries: cannot read awsprobe's source: %s", exc)
+        return None
+    return digest.hexdigest()
+
+
+def _entries_key(service: str) -> dict[str, Any] | None:
+    fingerprint = _shaping_fingerprint()
+    if fingerprint is None:
+        return None
+    return {
+        "format": _ENTRIES_FORMAT,
+        "service": service,
+        "botocore": botocore.__version__,
+        "awsprobe": __version__,
+        "fingerprint": fingerprint,
+    }
+
+
+def _entries_path(service: str) -> Path:
+    # Versions in the name, like the index, so installs side by side do not evict each
+    # other; the fingerprint only in the file, so editing a table rewrites in place.
+    return _cache_dir() / (
+        f"catalog-{_ENTRIES_FORMAT}-{service}-botocore-{botocore.__version__}"
+        f"-awsprobe-{__version__}.json"
+    )
+
+
+def _encode(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        if any(type(k) is not str or k.startswith(_TAG) for k in value):
+            raise _Uncacheable(f"mapping keys {list(value)!r}")
+        return {k: _encode(v) for k, v in value.items()}
+    if kind is list:
+        return [_encode(v) for v in value]
+    if kind is tuple:
+        return {_TUPLE: [_encode(v) for v in value]}
+    if kind is bytes:
+        return {_BYTES: base64.b64encode(value).decode("ascii")}
+    if kind is _dt.datetime and value.tzinfo in (None, _dt.UTC):
+        return {_DATETIME: value.isoformat()}
+    if kind in _SCALARS:
+        return value
+    raise _Uncacheable(f"{kind.__name__} value {value!r}")
+
+
+def _decode(value: Any) -> Any:
+    if type(value) is list:
+        return [_decode(v) for v in value]
+    if type(value) is not dict:
+        return value
+    if len(value) == 1:
+        ((tag, inner),) = value.items()
+        if tag == _BYTES:
+            return base64.b64decode(inner.encode("ascii"), validate=True)
+        if tag == _DATETIME:
+            return _dt.datetime.fromisoformat(inner)
+        if tag == _TUPLE:
+            return tuple(_decode(v) for v in inner)
+        if tag.startswith(_TAG):
+            raise ValueError(f"unknown tag {tag!r}")
+    return {k: _decode(v) for k, v in value.items()}
+
+
+def _entry_row(entry: CatalogEntry) -> dict[str, Any]:
+    row = entry.to_json()
+    row["params"] = _encode(entry.params)
+    return row
+
+
+def _typed(row: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = row[key]
+    if type(value) is not kind:
+        raise TypeError(f"{key}: {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _strings(row: Mapping[str, Any], key: str) -> list[str]:
+    values: list[str] = _typed(row, key, list)
+    if any(type(v) is not str for v in values):
+        raise TypeError(f"{key}: not all strings")
+    return values
+
+
+def _entry_from_row(row: Mapping[str, Any]) -> CatalogEntry:
+    reason = row["reason"]
+    if reason is not None and type(reason) is not str:
+        raise TypeError("reason")
+    return CatalogEntry(
+        service=_typed(row, "service", str),
+        operation=_typed(row, "operation", str),
+        action=_typed(row, "action", str),
+        access_level=AccessLevel(_typed(row, "access_level", str)),
+        protocol=_typed(row, "protocol", str),
+        dry_run_member=_typed(row, "dry_run_member", str),
+        success_codes=frozenset(_strings(row, "success_codes")),
+        denial_codes=frozenset(_strings(row, "denial_codes")),
+        probe=_typed(row, "probe", bool),
+        reason=reason,
+        also_requires=tuple(_strings(row, "also_requires")),
+        params=_decode(_typed(row, "params", dict)),
+        placeholders=tuple(_strings(row, "placeholders")),
+    )
+
+
+def _read_entries(path: Path, key: Mapping[str, Any]) -> tuple[CatalogEntry, ...] | None:
+    """The cached entries at ``path`` if they were written under ``key``; else ``None``."""
+    try:
+        raw = json.loads(path.read_bytes())
+        if raw["key"] != key:
+            logger.debug("stale catalog cache %s: %s", path, raw["key"])
+            return None
+        return tuple(_entry_from_row(row) for row in raw["entries"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        logger.debug("ignoring an unreadable catalog cache %s: %r", path, exc)
+        return None
+
+
+def _write_entries(path: Path, key: Mapping[str, Any], entries: Sequence[CatalogEntry]) -> None:
+    """Cache ``entries`` at ``path`` atomically; a failure only costs a rebuild next time."""
+    try:
+        payload = {"key": dict(key), "entries": [_entry_row(e) for e in entries]}
+    except _Uncacheable as exc:
+        logger.debug("not caching the %s catalog: %s", key["service"], exc)
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".catalog-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(payload, separators=(",", ":")))
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:  # a read-only cache dir is fine: the entries are rebuilt next time
+        logger.debug("could not cache the %s catalog at %s: %s", key["service"], path, exc)
 
 
 class Catalog(Sequence[CatalogEntry]):
@@ -357,6 +559,8 @@ def _check_services(names: list[str], index: Mapping[str, ServiceIndex]) -> None
             continue
         close = difflib.get_close_matches(name, list(index), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
+        import botocore.session
+
         if name in botocore.session.get_session().get_available_services():
             raise UnknownServiceError(
                 f"service {name!r} has no dry-run operations in botocore "
