@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from tabulate import tabulate
-
 from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, load_catalog
 from awsprobe.classify import Outcome
@@ -33,7 +31,7 @@ from awsprobe.compare import Drift, diff
 from awsprobe.errors import AwsprobeError, CredentialsError, SchemaError, UsageError
 from awsprobe.matrix import Matrix
 from awsprobe.parallel import WorkerFailed
-from awsprobe.report import FORMATS, render
+from awsprobe.report import FORMATS, render, tabulated
 from awsprobe.runner import (
     DEFAULT_WORKERS,
     MAX_WORKERS,
@@ -732,10 +730,10 @@ def _cmd_catalog(args: argparse.Namespace, out: TextIO) -> int:
             )
         return EXIT_OK
     if args.output == "html":
-        out.write(tabulate(rows, headers=headers, tablefmt="html") + "\n")
+        out.write(tabulated(rows, headers=headers, tablefmt="html") + "\n")
         return EXIT_OK
     fmt = "github" if args.output == "markdown" else "simple"
-    out.write(tabulate(rows, headers=headers, tablefmt=fmt) + "\n")
+    out.write(tabulated(rows, headers=headers, tablefmt=fmt) + "\n")
     probed = sum(1 for e in entries if e.probe)
     out.write(f"\n{len(entries)} operations, {probed} probed\n")
     return EXIT_OK

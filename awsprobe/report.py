@@ -14,9 +14,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
-
-from tabulate import tabulate
+from typing import Any, Final
 
 from awsprobe.classify import Outcome
 from awsprobe.matrix import Matrix, ProbeResult
@@ -38,6 +36,7 @@ __all__ = [
     "render_table",
     "rows",
     "summary_line",
+    "tabulated",
 ]
 
 #: One symbol per outcome (and an ASCII fallback for terminals that cannot show it).
@@ -79,6 +78,13 @@ class Row:
     access_level: str
     action: str
     cells: tuple[ProbeResult | None, ...]  # one per column, in ``matrix.columns`` order
+
+
+def tabulated(rows: Any, **options: Any) -> str:
+    """tabulate, imported on first use (JSON and CSV output never need it)."""
+    from tabulate import tabulate
+
+    return str(tabulate(rows, **options))
 
 
 def rows(matrix: Matrix) -> Iterator[Row]:
@@ -176,7 +182,7 @@ def render_table(
     who = ", ".join(i.arn for i in matrix.all_identities)
     lines = [f"identit{'ies' if len(matrix.all_identities) > 1 else 'y'}: {who}"]
     if table:
-        lines += ["", tabulate(table, headers=headers, tablefmt=tablefmt)]
+        lines += ["", tabulated(table, headers=headers, tablefmt=tablefmt)]
     else:
         lines += ["", "(no results to show)"]
     lines += ["", f"legend: {_legend(unicode=unicode, color=color)}", summary_line(matrix)]
@@ -287,7 +293,7 @@ def render_grid(
     lines = [
         f"identity: {matrix.identity.arn}   regions: {', '.join(matrix.regions)}",
         "",
-        tabulate(body, headers=headers, tablefmt=tablefmt) if body else "(no results to show)",
+        tabulated(body, headers=headers, tablefmt=tablefmt) if body else "(no results to show)",
         "",
         f"legend: {legend}{mixed}",
         summary_line(matrix),
