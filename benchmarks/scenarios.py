@@ -1132,7 +1132,8 @@ def measure_sandbox(bench: Bench) -> None:
             note=(
                 f"target: value <= 3 s; {result['probes'] / result['probe']:.0f} probes/s; "
                 f"start {result['start']:.2f}s, probe {result['probe']:.2f}s, "
-                f"{result['cpu']:.1f}s CPU (server and client share one process)"
+                f"{result['cpu']:.1f}s CPU in the probing process (the sandbox serves from its "
+                "own forked process where forking is safe, as here)"
             ),
         )
     )

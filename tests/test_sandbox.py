@@ -7,13 +7,20 @@ user's policy with ``Sandbox.set_policy`` instead of restarting.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import http.client
+import io
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +28,13 @@ import boto3
 import botocore.loaders
 import botocore.session
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from awsprobe import sandbox as sandbox_module
 from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.errors import SandboxError
 from awsprobe.guard import guarded_client
@@ -230,6 +240,130 @@ def test_messages_of_another_sandbox_do_not_decode() -> None:
         assert (code, status) == ("InvalidAuthorizationMessageException", 400)
 
 
+@pytest.fixture(params=["thread", "process"])
+def server_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Serve from a thread of this process, or from a forked process (where it may fork)."""
+    if request.param == "thread":
+        monkeypatch.setattr(sandbox_module, "_fork_safe", lambda: False)
+    elif not sandbox_module._fork_safe():
+        pytest.skip("forking is not safe here (not Linux, or other threads are running)")
+    return str(request.param)
+
+
+def _ended(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "State:\tZ" in status  # a zombie has ended; its new parent reaps it
+
+
+def test_both_server_modes_answer_record_and_stop(server_mode: str) -> None:
+    """In a thread or in its own process the sandbox answers, records, takes policies, stops."""
+    before = set(threading.enumerate())
+    sandbox = Sandbox().start()
+    process = sandbox._process
+    assert (process is None) == (server_mode == "thread")
+    try:
+        ec2 = _client(sandbox, "ec2")
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+        sandbox.set_policy(EMPTY)
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "UnauthorizedOperation"
+        with pytest.raises(SandboxError, match="rejected the policy"):  # moto's own check
+            sandbox.set_policy(
+                {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "arn:aws"}]}
+            )
+        assert [(r.operation, r.code) for r in sandbox.requests] == [
+            ("DescribeVpcs", "DryRunOperation"),
+            ("DescribeVpcs", "UnauthorizedOperation"),
+        ]
+        port = int(sandbox.endpoint_url.rsplit(":", 1)[1])
+    finally:
+        sandbox.stop()
+    assert set(threading.enumerate()) - before == set()
+    assert _refused(port)
+    if process is not None:
+        assert _ended(process.pid)
+    assert len(sandbox.requests) == 2  # the log outlives the server, as it does in a thread
+
+
+def test_repeated_probes_reuse_the_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same probe twice looks the caller up and evaluates its policies once."""
+    monkeypatch.setattr(sandbox_module, "_fork_safe", lambda: False)  # count in this process
+    calls: list[str] = []
+    find, decide = sandbox_module._find_principal, sandbox_module._decide
+
+    def counting_find(*args: Any) -> Any:
+        calls.append("find")
+        return find(*args)
+
+    def counting_decide(*args: Any) -> Any:
+        calls.append("decide")
+        return decide(*args)
+
+    monkeypatch.setattr(sandbox_module, "_find_principal", counting_find)
+    monkeypatch.setattr(sandbox_module, "_decide", counting_decide)
+    with Sandbox() as sandbox:
+        ec2 = _client(sandbox, "ec2")
+        for _ in range(3):
+            assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+    assert calls == ["find", "decide"]
+
+
+def test_a_lost_server_process_is_reported_and_stop_still_cleans_up() -> None:
+    """If the server's process dies, calls that need it raise SandboxError; stop() still works."""
+    if not sandbox_module._fork_safe():
+        pytest.skip("forking is not safe here (not Linux, or other threads are running)")
+    before = set(threading.enumerate())
+    sandbox = Sandbox().start()
+    try:
+        assert sandbox._process is not None
+        os.kill(sandbox._process.pid, signal.SIGKILL)
+        with pytest.raises(SandboxError, match="server process"):
+            _ = sandbox.requests
+        with pytest.raises(SandboxError, match="server process"):
+            sandbox.set_policy(EMPTY)
+    finally:
+        sandbox.stop()
+    assert set(threading.enumerate()) - before == set()
+    assert not sandbox.running
+
+
+@pytest.fixture
+def subreaper() -> Iterator[None]:
+    """Make this process the reaper of its orphaned descendants for the test (Linux)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_CHILD_SUBREAPER is Linux's")
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_child_subreaper = 36
+    assert libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    try:
+        yield
+    finally:
+        libc.prctl(pr_set_child_subreaper, 0, 0, 0, 0)
+
+
+def test_server_process_ends_with_its_parent(subreaper: None) -> None:
+    """A sandbox's server process exits when the process that started it is gone."""
+    code = (
+        "import os; from awsprobe.sandbox import Sandbox; s = Sandbox().start(); "
+        "print(s._process.pid if s._process else 0, flush=True); os._exit(0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    pid = int(out.strip())
+    if pid == 0:
+        pytest.skip("the sandbox served from a thread here")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # orphaned, it is now this process's child
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the server process {pid} outlived its parent")
+
+
 # -- verdicts: one sandbox, many policies ----------------------------------------------------
 
 
@@ -356,6 +490,232 @@ class TestEc2:
         code, _, _ = _error(_client(demo, "ec2").create_vpc, DryRun=True, CidrBlock="10.1.0.0/16")
         assert code == "DryRunOperation"
         assert len(admin.describe_vpcs()["Vpcs"]) == count
+
+
+def _grant(action: str) -> str:
+    return json.dumps(
+        {"Version": V, "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
+    )
+
+
+VPC = {"CidrBlock": "10.0.0.0/16"}
+
+
+@dataclass(frozen=True)
+class _Where:
+    user: str
+    group: str
+    policy: str  # the name of every policy the test makes
+    arn: str  # its managed policy: ec2:CreateVpc, made ec2:Describe* by a new version
+
+
+IamCall = Callable[[Any, _Where], object]
+
+
+def _put_user_policy(iam: Any, where: _Where) -> object:
+    return iam.put_user_policy(
+        UserName=where.user, PolicyName=where.policy, PolicyDocument=_grant("ec2:*")
+    )
+
+
+def _delete_user_policy(iam: Any, where: _Where) -> object:
+    return iam.delete_user_policy(UserName=where.user, PolicyName=where.policy)
+
+
+def _attach(iam: Any, where: _Where) -> object:
+    return iam.attach_user_policy(UserName=where.user, PolicyArn=where.arn)
+
+
+def _detach(iam: Any, where: _Where) -> object:
+    return iam.detach_user_policy(UserName=where.user, PolicyArn=where.arn)
+
+
+def _new_default_version(iam: Any, where: _Where) -> object:
+    document = _grant("ec2:Describe*")
+    return iam.create_policy_version(
+        PolicyArn=where.arn, PolicyDocument=document, SetAsDefault=True
+    )
+
+
+def _join_group(iam: Any, where: _Where) -> object:
+    return iam.add_user_to_group(GroupName=where.group, UserName=where.user)
+
+
+def _leave_group(iam: Any, where: _Where) -> object:
+    return iam.remove_user_from_group(GroupName=where.group, UserName=where.user)
+
+
+def _delete_group_policy(iam: Any, where: _Where) -> object:
+    return iam.delete_group_policy(GroupName=where.group, PolicyName=where.policy)
+
+
+#: IAM writes that change what the sandbox user may do: (a setup that grants
+#: ec2:CreateVpc, or None when nothing does; the write under test).
+IAM_CHANGES: dict[str, tuple[IamCall | None, IamCall]] = {
+    "put_user_policy": (None, _put_user_policy),
+    "delete_user_policy": (_put_user_policy, _delete_user_policy),
+    "attach_user_policy": (None, _attach),
+    "detach_user_policy": (_attach, _detach),
+    "create_policy_version": (_attach, _new_default_version),
+    "add_user_to_group": (None, _join_group),
+    "remove_user_from_group": (_join_group, _leave_group),
+    "delete_group_policy": (_join_group, _delete_group_policy),
+}
+
+
+class TestRememberedVerdicts:
+    """Callers and verdicts are remembered while moto's IAM is unchanged, and only then."""
+
+    @pytest.mark.parametrize(("setup", "change"), IAM_CHANGES.values(), ids=list(IAM_CHANGES))
+    def test_iam_change_through_the_api_applies_to_the_next_request(
+        self, demo: Sandbox, setup: IamCall | None, change: IamCall
+    ) -> None:
+        """Each IAM write through the sandbox's endpoint forgets every remembered verdict."""
+        demo.set_policy(EMPTY)
+        iam = demo.admin_session().client("iam", endpoint_url=demo.endpoint_url)
+        name = f"policy-{change.__name__}"
+        arn = iam.create_policy(PolicyName=name, PolicyDocument=_grant("ec2:CreateVpc"))
+        where = _Where(demo.user_name, f"group-{change.__name__}", name, arn["Policy"]["Arn"])
+        iam.create_group(GroupName=where.group)
+        iam.put_group_policy(GroupName=where.group, PolicyName=name, PolicyDocument=_grant("ec2:*"))
+        if setup is not None:
+            setup(iam, where)
+        before, after = "UnauthorizedOperation", "DryRunOperation"
+        if setup is not None:  # the setup granted: the change takes it away
+            before, after = after, before
+        ec2 = _client(demo, "ec2")
+        try:
+            for _ in range(2):  # the second answer is the remembered one
+                assert _error(ec2.create_vpc, DryRun=True, **VPC)[0] == before
+            change(iam, where)
+            assert _error(ec2.create_vpc, DryRun=True, **VPC)[0] == after
+        finally:
+            for undo in (_detach, _leave_group, _delete_user_policy):
+                with contextlib.suppress(ClientError):
+                    undo(iam, where)
+
+    def test_deactivated_key_stops_authenticating_at_once(self, demo: Sandbox) -> None:
+        """A remembered caller is forgotten when its access key is made inactive."""
+        iam = demo.admin_session().client("iam", endpoint_url=demo.endpoint_url)
+        ec2 = _client(demo, "ec2")
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+        iam.update_access_key(
+            UserName=demo.user_name, AccessKeyId=demo.access_key_id, Status="Inactive"
+        )
+        try:
+            assert _error(ec2.describe_vpcs, DryRun=True)[:2] == ("AuthFailure", 401)
+        finally:
+            iam.update_access_key(
+                UserName=demo.user_name, AccessKeyId=demo.access_key_id, Status="Active"
+            )
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+
+    def test_verdicts_that_read_the_clock_are_not_remembered(self, demo: Sandbox) -> None:
+        """A policy with a condition on the time is evaluated afresh on every request."""
+        ec2 = _client(demo, "ec2")
+        for _ in range(3):  # a second boundary may fall between set_policy and the probe
+            time.sleep(1 - time.time() % 1 + 0.01)
+            second = str(int(time.time()))
+            demo.set_policy(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "ec2:DescribeVpcs",
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:EpochTime": second}},
+                        }
+                    ]
+                }
+            )
+            if _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation":
+                break
+        else:
+            pytest.fail("could not probe within one second three times")
+        time.sleep(int(second) + 1.01 - time.time())
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "UnauthorizedOperation"
+
+
+DRY_RUN_BODY = b"Action=DescribeVpcs&Version=2016-11-15&DryRun=true"
+WHO_AM_I_BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
+REGIONS_BODY = b"Action=DescribeRegions&Version=2016-11-15"  # no flag: moto answers
+
+
+def _signed(sandbox: Sandbox, service: str, body: bytes) -> dict[str, str]:
+    """The headers of a form POST of ``body``, signed by the sandbox user."""
+    request = AWSRequest(
+        "POST",
+        f"{sandbox.endpoint_url}/",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(sandbox.session().get_credentials(), service, sandbox.region).add_auth(request)
+    return dict(request.headers.items())
+
+
+class TestConnections:
+    @pytest.mark.parametrize(
+        ("service", "body", "framing", "status"),
+        [
+            ("ec2", DRY_RUN_BODY, "length", 412),
+            ("ec2", DRY_RUN_BODY, "chunked", 412),
+            ("sts", WHO_AM_I_BODY, "length", 200),
+            ("ec2", REGIONS_BODY, "length", 200),
+            ("ec2", REGIONS_BODY, "chunked", 200),
+        ],
+    )
+    def test_one_connection_carries_many_requests(
+        self, demo: Sandbox, service: str, body: bytes, framing: str, status: int
+    ) -> None:
+        """Answers keep the connection open, whoever answers and however the body is framed."""
+        connection = http.client.HTTPConnection(demo.endpoint_url.removeprefix("http://"))
+        sockets = []
+        try:
+            for _ in range(3):
+                headers = _signed(demo, service, body)
+                if framing == "chunked":
+                    connection.request(
+                        "POST", "/", body=iter([body]), headers=headers, encode_chunked=True
+                    )
+                else:
+                    connection.request("POST", "/", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                assert (response.status, response.getheader("Connection")) == (status, None)
+                sockets.append(connection.sock)
+        finally:
+            connection.close()
+        assert sockets[0] is not None
+        assert all(sock is sockets[0] for sock in sockets)
+
+    def test_connection_close_is_honoured(self, demo: Sandbox) -> None:
+        """A request that asks for ``Connection: close`` gets its answer, then the close."""
+        connection = http.client.HTTPConnection(demo.endpoint_url.removeprefix("http://"))
+        try:
+            headers = {**_signed(demo, "ec2", DRY_RUN_BODY), "Connection": "close"}
+            connection.request("POST", "/", body=DRY_RUN_BODY, headers=headers)
+            response = connection.getresponse()
+            assert (response.status, response.getheader("Connection")) == (412, "close")
+            assert b"DryRunOperation" in response.read()
+        finally:
+            connection.close()
+
+    @pytest.mark.parametrize(
+        "block",
+        [
+            b"Host: a\r\nX-Amz-Date: 20250101T000000Z\r\nX-Pad:  v \t\r\n\r\n",
+            b"Host: a\r\nX-Folded: one\r\n two\r\n\r\n",
+            b"Not a header\r\nHost: a\r\n\r\n",
+            b"A:\r\nA: again\nB:x\n\n",
+            b"From nobody\r\nHost: a\r\n\r\n",
+            b"\r\n",
+        ],
+    )
+    def test_headers_are_read_as_http_client_reads_them(self, block: bytes) -> None:
+        """The sandbox's own header reader gives what http.client's parse_headers gives."""
+        lines = io.BytesIO(block).readlines()
+        expected = http.client.parse_headers(io.BytesIO(block))
+        assert sandbox_module._header_message(lines).items() == expected.items()
 
 
 UNRECOGNIZED = ("UnrecognizedClientException", 400)
@@ -521,6 +881,59 @@ class TestDecodeAuthorizationMessage:
         sts = _client(demo, "sts")
         code, _, _ = _error(sts.decode_authorization_message, EncodedMessage=tampered)
         assert code == "InvalidAuthorizationMessageException"
+
+
+class TestCallerIdentity:
+    @pytest.mark.parametrize("who", ["user", "admin", "assumed role"])
+    def test_identity_is_the_one_iam_and_sts_report(self, demo: Sandbox, who: str) -> None:
+        """sts:GetCallerIdentity, answered by the sandbox, names the caller as IAM and STS do."""
+        admin = demo.admin_session()
+        iam = admin.client("iam", endpoint_url=demo.endpoint_url)
+        if who == "assumed role":
+            trust = {
+                "Version": V,
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+            role = iam.create_role(RoleName="Identity", AssumeRolePolicyDocument=json.dumps(trust))[
+                "Role"
+            ]["Arn"]
+            sts = admin.client("sts", endpoint_url=demo.endpoint_url)
+            assumed = sts.assume_role(RoleArn=role, RoleSessionName="who")
+            keys = assumed["Credentials"]
+            session = boto3.Session(
+                aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"],
+                aws_session_token=keys["SessionToken"],
+                region_name=demo.region,
+            )
+            user = assumed["AssumedRoleUser"]
+            expected = (user["AssumedRoleId"], user["Arn"])
+        else:
+            session = demo.session() if who == "user" else admin
+            name = demo.user_name if who == "user" else demo.admin_user_name
+            user = iam.get_user(UserName=name)["User"]
+            expected = (user["UserId"], user["Arn"])
+        answer = session.client("sts", endpoint_url=demo.endpoint_url).get_caller_identity()
+        assert (answer["UserId"], answer["Arn"], answer["Account"]) == (*expected, SANDBOX_ACCOUNT)
+        assert demo.requests[-1].answered_by == "sandbox"
+
+    def test_identity_needs_no_permission(self, demo: Sandbox) -> None:
+        """As in AWS, GetCallerIdentity answers even under an explicit deny of everything."""
+        demo.set_policy({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+        sts = demo.session().client("sts", endpoint_url=demo.endpoint_url)
+        assert sts.get_caller_identity()["Arn"] == demo.user_arn
+
+    def test_unknown_key_is_refused(self, sandbox: Sandbox) -> None:
+        """An access key the sandbox never issued gets STS's InvalidClientTokenId."""
+        stranger = boto3.Session(
+            aws_access_key_id="AKIAAWSPROBEUNKNOWN0",
+            aws_secret_access_key="x" * 40,
+            region_name="us-east-1",
+        )
+        sts = _client(sandbox, "sts", session=stranger)
+        assert _error(sts.get_caller_identity)[:2] == ("InvalidClientTokenId", 403)
 
 
 class TestPassThrough:
