@@ -186,8 +186,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--workers",
         type=int,
-        default=DEFAULT_WORKERS,
-        help=f"concurrent probes in all (default: {DEFAULT_WORKERS})",
+        default=None,
+        help=f"concurrent probes in all (default: {DEFAULT_WORKERS} per process)",
     )
     group.add_argument(
         "--processes",
@@ -528,8 +528,8 @@ def _processes(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
 
 
-def _check_workers(workers: int, processes: int | str = "auto") -> None:
-    if not 1 <= workers <= MAX_WORKERS:
+def _check_workers(workers: int | None, processes: int | str = "auto") -> None:
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
     from awsprobe.parallel import MAX_PROCESSES
 

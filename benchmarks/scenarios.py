@@ -468,9 +468,11 @@ def measure_speed(bench: Bench) -> None:
     wire_cost_cold(bench, entries)  # before the runs: it sets the fake to 0 ms
     bench.fake.configure(latency=latency, throttle=False)
 
-    def awsprobe_run(processes: int | str, workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
+    def awsprobe_run(processes: int | str, workers: int | None = None) -> dict[str, Any]:
         bench.fake.configure()
         plan = _planned(processes, n)
+        if workers is None:  # probe()'s default: DEFAULT_WORKERS per process
+            workers = DEFAULT_WORKERS * plan["processes"]
         with timed() as t:
             matrix = probe(
                 catalog=catalog,
@@ -500,7 +502,7 @@ def measure_speed(bench: Bench) -> None:
             runs["one"].append(awsprobe_run(1))
     auto = min(runs["auto"], key=lambda r: r["wall"])
     one = min(runs["one"], key=lambda r: r["wall"])
-    sweep = {w: awsprobe_run("auto", w) for w in (16, 64)}
+    sweep = {w: awsprobe_run("auto", w) for w in (32, 128)}  # the default: 32 a process
 
     bench.fake.configure()
     import boto3
@@ -544,7 +546,8 @@ def measure_speed(bench: Bench) -> None:
             target=20.0,
             better="higher",
             note=(
-                f"{_auto_text(auto['plan'], n)}; workers={DEFAULT_WORKERS} in all; "
+                f"{_auto_text(auto['plan'], n)}; workers={auto['workers']} in all (the "
+                f"default, {DEFAULT_WORKERS} a process); "
                 f"{sweep_text}; CPU {auto['cpu']:.2f}s here + {auto['workers_cpu']:.2f}s in "
                 "worker processes"
             ),
@@ -561,12 +564,12 @@ def measure_speed(bench: Bench) -> None:
             target=20.0,
             better="higher",
             note=(
-                f"workers={DEFAULT_WORKERS}; auto's gain over one process "
+                f"workers={one['workers']}; auto's gain over one process "
                 f"{one['wall'] / wall:.2f}x; {one['cpu']:.2f}s CPU"
             ),
         )
     )
-    latency_bound = n * latency / DEFAULT_WORKERS
+    latency_bound = n * latency / auto["workers"]
     cpu_floor = n * costs["cold"]
     limit = max(latency_bound, cpu_floor)
     bench.add(
@@ -580,7 +583,7 @@ def measure_speed(bench: Bench) -> None:
             target=1.5,
             note=(
                 f"latency bound {latency_bound:.2f}s (n x {latency * 1000:.0f} ms / "
-                f"{DEFAULT_WORKERS}), CPU floor {cpu_floor:.2f}s (n x "
+                f"{auto['workers']}), CPU floor {cpu_floor:.2f}s (n x "
                 f"{costs['cold'] * 1e6:.0f} us bare botocore, fresh client), floor / {used} "
                 f"process{'es' if used > 1 else ''} used = {cpu_floor / used:.2f}s; awsprobe "
                 f"used {auto['cpu'] + auto['workers_cpu']:.2f}s CPU in all; one process: "
