@@ -552,8 +552,7 @@ class Runner:
         for task in tasks:
             groups.setdefault((task.entry.service, task.region), []).append(task)
         results: list[ProbeResult] = []
-        self._stop.clear()
-        self._interrupt.clear()
+        self._stop.clear()  # (an interrupt() that came before the run still stops it)
 
         def emit(result: ProbeResult) -> None:
             results.append(result)
@@ -643,12 +642,14 @@ class Runner:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            self._interrupt.clear()  # the next run starts afresh
         pool.shutdown(wait=True)
         return self._matrix(identity, regions, results, started, notes, complete=True)
 
     def interrupt(self) -> None:
-        """Stop the current run from another thread: nothing more is sent, the probes
-        in flight are answered, and :meth:`run` raises :class:`ProbeInterrupted`."""
+        """Stop the current (or next) run from another thread: nothing more is sent, the
+        probes in flight are answered, and :meth:`run` raises :class:`ProbeInterrupted`."""
         self._interrupt.set()
 
     def _drop(self, key: tuple[str, str]) -> None:

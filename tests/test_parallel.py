@@ -393,3 +393,17 @@ def test_cli_saves_and_exits_1_when_a_worker_fails(
     assert "--processes 1" in err
     assert f"partial results saved to {saved}" in err
     assert Matrix.load(saved).complete is False
+
+
+def test_an_interrupt_that_comes_before_the_run_still_stops_it() -> None:
+    """A worker's stop can reach its Runner just before the run starts: the run stops at
+    once (only its canaries are answered), and the next run of the Runner starts afresh."""
+    fake = FakeAWS()
+    with runner_mod.Runner(fake.session, workers=2) as runner:
+        runner.interrupt()
+        with pytest.raises(ProbeInterrupted) as info:
+            runner.run(SOME, REGIONS)
+        assert len(info.value.matrix.results) <= len(REGIONS)  # the canaries at most
+        again = runner.run(SOME, REGIONS)
+    assert again.complete
+    assert len(again.results) == len(SOME) * len(REGIONS)
