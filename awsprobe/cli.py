@@ -531,12 +531,9 @@ def _processes(text: str) -> int | str:
 def _check_workers(workers: int | None, processes: int | str = "auto") -> None:
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
-    from awsprobe.parallel import MAX_PROCESSES
+    from awsprobe.parallel import check_processes
 
-    if isinstance(processes, int) and not 1 <= processes <= MAX_PROCESSES:
-        raise UsageError(
-            f"--processes must be between 1 and {MAX_PROCESSES} or auto, not {processes}"
-        )
+    check_processes(processes, "--processes")
 
 
 def _outcomes(values: Sequence[str] | None) -> list[Outcome] | None:

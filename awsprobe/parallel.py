@@ -109,16 +109,16 @@ def fork_safe() -> bool:
 AUTO: Final = "auto"
 
 
-def check_processes(requested: int | str) -> None:
-    """:class:`UsageError` unless ``requested`` is ``"auto"`` or 1..:data:`MAX_PROCESSES`."""
+def check_processes(requested: int | str, name: str = "processes") -> None:
+    """:class:`UsageError` unless ``requested`` is ``"auto"`` or 1..:data:`MAX_PROCESSES`
+    (``name`` is what the caller calls it: ``processes=`` or ``--processes``)."""
     if requested == AUTO:
         return
     if isinstance(requested, bool) or not isinstance(requested, int):
-        raise UsageError(f"processes must be a number or 'auto', not {requested!r}")
+        raise UsageError(f"{name} must be a number or auto, not {requested!r}")
     if not 1 <= requested <= MAX_PROCESSES:
         raise UsageError(
-            f"processes must be between 1 and {MAX_PROCESSES}, not {requested} "
-            "(or 'auto' for one per core)"
+            f"{name} must be between 1 and {MAX_PROCESSES} or auto (one per core), not {requested}"
         )
 
 
@@ -346,7 +346,7 @@ def run_in_processes(
     import multiprocessing
     from multiprocessing.connection import wait
 
-    from awsprobe.runner import ProbeInterrupted, assemble
+    from awsprobe.runner import ProbeInterrupted, _combine, assemble
 
     started = _dt.datetime.now(_dt.UTC)
     method = "fork" if fork_safe() else "spawn"
@@ -458,7 +458,7 @@ def run_in_processes(
         stop.value = 1
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
             receive(time.monotonic() + _GRACE)
-        raise ProbeInterrupted(_combine_partial(matrices(complete=False), identities)) from None
+        raise ProbeInterrupted(_combine(matrices(complete=False), identities)) from None
     finally:
         stop.value = 1
         for reader in list(readers):
@@ -474,14 +474,8 @@ def run_in_processes(
         raise WorkerFailed(
             f"a probe worker process failed ({'; '.join(failures)}); the results it sent are "
             "kept: run again with --processes 1 (processes=1) to probe in one process",
-            _combine_partial(matrices(complete=False), identities),
+            _combine(matrices(complete=False), identities),
         )
     if stopped:  # a worker saw the stop flag without a Ctrl-C here (its parent moved)
-        raise ProbeInterrupted(_combine_partial(matrices(complete=False), identities))
+        raise ProbeInterrupted(_combine(matrices(complete=False), identities))
     return ParallelRun(matrices=matrices(complete=True), expired=expired)
-
-
-def _combine_partial(matrices: Sequence[Matrix], identities: Sequence[Identity]) -> Matrix:
-    from awsprobe.runner import _combine
-
-    return _combine(matrices, identities)

@@ -634,7 +634,7 @@ class Runner:
                 kept = take(future)
                 if kept is not None:
                     emit(kept)
-            partial = self._matrix(identity, regions, results, started, notes, complete=False)
+            partial = assemble(identity, regions, results, started, notes, complete=False)
             if isinstance(stop, _Expired):
                 raise CredentialsExpired(partial, [identity.arn], str(stop)) from None
             raise ProbeInterrupted(partial) from None
@@ -645,7 +645,7 @@ class Runner:
         finally:
             self._interrupt.clear()  # the next run starts afresh
         pool.shutdown(wait=True)
-        return self._matrix(identity, regions, results, started, notes, complete=True)
+        return assemble(identity, regions, results, started, notes, complete=True)
 
     def interrupt(self) -> None:
         """Stop the current (or next) run from another thread: nothing more is sent, the
@@ -677,18 +677,6 @@ class Runner:
         if self._stop.is_set():
             raise _Skipped
         return self.probe_one(task.entry, task.region, task.overrides, task.resource)
-
-    def _matrix(
-        self,
-        identity: Identity,
-        regions: Sequence[str],
-        results: list[ProbeResult],
-        started: _dt.datetime,
-        notes: list[str],
-        *,
-        complete: bool,
-    ) -> Matrix:
-        return assemble(identity, regions, results, started, notes, complete=complete)
 
 
 def assemble(

@@ -571,6 +571,7 @@ def measure_speed(bench: Bench) -> None:
     )
     latency_bound = n * latency / auto["workers"]
     cpu_floor = n * costs["cold"]
+    wire = wire_cost_cold(bench, entries)
     limit = max(latency_bound, cpu_floor)
     bench.add(
         Figure(
@@ -588,8 +589,8 @@ def measure_speed(bench: Bench) -> None:
                 f"process{'es' if used > 1 else ''} used = {cpu_floor / used:.2f}s; awsprobe "
                 f"used {auto['cpu'] + auto['workers_cpu']:.2f}s CPU in all; one process: "
                 f"{one['wall'] / limit:.2f}x the limit; with the HTTP stack (bare botocore "
-                f"over HTTP, fresh client: {wire_cost_cold(bench, entries) * 1e6:.0f} us a "
-                f"call) the CPU floor is {n * wire_cost_cold(bench, entries):.2f}s"
+                f"over HTTP, fresh client: {wire * 1e6:.0f} us a call) the CPU floor is "
+                f"{n * wire:.2f}s"
             ),
         )
     )
