@@ -100,7 +100,8 @@ THROTTLE_CODES: Final = frozenset(
     }
 )
 
-#: Credential, account and region problems: never a permission fact (REFERENCE.md §1.2, §8).
+#: Credential, account and region problems: never a permission fact (AWS EC2 API Reference,
+#: Error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
 AUTH_ERROR_CODES: Final[dict[str, ErrorKind]] = {
     "AuthFailure": ErrorKind.CREDENTIALS,  # also a region that is not enabled: see runner
     "InvalidClientTokenId": ErrorKind.CREDENTIALS,

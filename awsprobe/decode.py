@@ -5,7 +5,10 @@ A denied EC2 dry run may carry ``Encoded authorization failure message:
 ``sts:DecodeAuthorizationMessage``) into JSON that says whether the deny was
 explicit, which statements matched, the action actually denied (possibly a
 dependent one such as ``iam:PassRole``), the resource and the condition keys
-(REFERENCE.md §3). Newer messages also carry a plain-text reason before the
+(STS API Reference, DecodeAuthorizationMessage:
+https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html;
+the JSON shape of aws/aws-cli ``awscli/examples/sts/decode-authorization-message.rst``).
+Newer messages also carry a plain-text reason before the
 blob ("because no identity-based policy allows ..."); it is parsed into
 ``reason`` for display and never used to classify.
 """

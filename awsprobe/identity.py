@@ -8,7 +8,7 @@
   role, federated user);
 * **the credentials** -- botocore's own name for where it found them
   (``credentials.method``: ``env``, ``shared-credentials-file``,
-  ``assume-role``, ``sso``, ``iam-role``, ...; REFERENCE.md §7), whether they
+  ``assume-role``, ``sso``, ``iam-role``, ...; botocore ``credentials.py``), whether they
   are temporary (a session token, or an ``ASIA`` key) and when they expire
   (refreshable credentials only), the profile and region in use. The access
   key id is only ever shown masked (:func:`mask_key`); secrets and tokens
@@ -119,7 +119,8 @@ MFA_METHOD: Final = "mfa-session"
 #: for the same thing done from a profile's ``role_arn``.
 ASSUME_ROLE_METHOD: Final = "assume-role"
 
-#: botocore's credential ``method`` names (REFERENCE.md §7) and what each means, for the text.
+#: botocore's credential ``method`` names (each provider's ``METHOD`` in botocore
+#: ``credentials.py``) and what each means, for the text.
 CREDENTIAL_SOURCES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "explicit": "passed explicitly to the session",

@@ -5,7 +5,8 @@
 * Retries: botocore's own retries are switched off by an explicit config
   (``total_max_attempts=1``): its standard-mode retry quota refills only on
   2xx answers, and every dry-run answer is a 4xx, so a long sweep would
-  silently stop retrying (REFERENCE.md §4). awsprobe retries throttling, 5xx
+  silently stop retrying (botocore ``retries/quota.py``: a retry's tokens are
+  released only on a 2xx). awsprobe retries throttling, 5xx
   and connection failures itself, with capped full-jitter backoff, and
   records the number of attempts. A probe that was throttled and then
   answered ends with its real outcome.
@@ -96,7 +97,8 @@ BACKOFF_CAP: Final = 20.0
 #: Codes that, on the first probe of a (service, region), mean the region is not usable.
 REGION_DISABLED_CODES: Final = frozenset({"AuthFailure", "OptInRequired"})
 
-#: EC2 API token buckets (capacity, refill per second), REFERENCE.md §4; per action.
+#: EC2 API token buckets (capacity, refill per second), per action: EC2 Developer Guide,
+#: Request throttling, https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
 EC2_BUCKETS: Final[dict[str, tuple[float, float]]] = {
     "non-mutating": (100.0, 20.0),
     "unfiltered": (50.0, 10.0),
@@ -169,7 +171,9 @@ class CredentialsExpired(CredentialsError):
         )
 
 
-#: Answers that mean the credentials stopped working mid-run (REFERENCE.md §1.2, §8).
+#: Answers that mean the credentials stopped working mid-run (AWS EC2 API Reference, Error
+#: codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html;
+#: ExpiredTokenException: botocore data/sts/2011-06-15/service-2.json).
 EXPIRED_CODES: Final = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
 )

@@ -35,7 +35,8 @@ Whether the request is a dry run is decided by :func:`awsprobe.guard.check_reque
 the same wire check that guards awsprobe's own clients, so the sandbox and
 the guard can never disagree about what a dry run is.
 
-*How it differs from moto* (REFERENCE.md §6):
+*How it differs from moto* (moto 5.2: ``moto/ec2/responses/_base_response.py``
+``error_on_dryrun``, ``moto/core/authorization.py``; getmoto/moto#1980):
 
 * moto honours ``DryRun`` on about 92 EC2 operations and *executes* the rest;
   here no dry run of a probed operation ever reaches moto.
@@ -45,7 +46,8 @@ the guard can never disagree about what a dry run is.
   come from each catalog entry's ``success_codes``/``denial_codes``, the
   statuses from the service model's ``httpStatusCode`` or :data:`DIALECTS`.
 * moto has no ``sts:DecodeAuthorizationMessage``; here it decodes the
-  sandbox's own messages into REFERENCE.md §3's JSON shape.
+  sandbox's own messages into the JSON shape of the AWS CLI's example
+  (aws/aws-cli ``awscli/examples/sts/decode-authorization-message.rst``).
   ``sts:GetCallerIdentity`` is answered here too, with the same identity
   moto would give (and, as in AWS, whatever the caller's policies say):
   the question every probe run asks first then never loads moto's request
@@ -221,7 +223,7 @@ _STOP_TIMEOUT: Final = 5.0
 _CALL_TIMEOUT: Final = 30.0  # set_policy and requests, answered by the server's process
 
 # --------------------------------------------------------------------------------------
-# Tables: how real AWS spells its answers (REFERENCE.md §1, §3, §8), declared once.
+# Tables: how real AWS spells its answers, declared once; each cites its public source.
 # --------------------------------------------------------------------------------------
 
 _EC2_AUTH_FAILURE = "AWS was not able to validate the provided access credentials"
@@ -259,8 +261,11 @@ DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType(
             403,
             ("AuthFailure", 401, _EC2_AUTH_FAILURE),
             ("AuthFailure", 401, _EC2_AUTH_FAILURE),
-            "REFERENCE.md §1.1/§1.2: DryRunOperation 412, UnauthorizedOperation 403, "
-            "AuthFailure 401",
+            "AWS EC2 API Reference, Error codes: "
+            "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html; "
+            "UnauthorizedOperation 403, AuthFailure 401 (hashicorp/terraform-provider-aws#29710, "
+            "hashicorp/terraform#17273); DryRunOperation 412: raw AWS capture in "
+            "getmoto/moto#1980",
         ),
         "query": Dialect(
             "text/xml",
@@ -268,7 +273,10 @@ DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType(
             403,
             ("InvalidClientTokenId", 403, _INVALID_TOKEN),
             ("SignatureDoesNotMatch", 403, _BAD_SIGNATURE),
-            "REFERENCE.md §1.2 and §3 (STS: InvalidClientTokenId 403, AccessDenied 403)",
+            "AWS EC2 API Reference, Error codes, common client errors: "
+            "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html "
+            "(InvalidClientTokenId, 403 in STS/IAM); STS AccessDenied: "
+            "https://repost.aws/knowledge-center/ec2-not-auth-launch",
         ),
         "json": Dialect(
             "application/x-amz-json-{version}",
@@ -276,7 +284,10 @@ DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType(
             400,
             ("UnrecognizedClientException", 400, _INVALID_TOKEN),
             ("InvalidSignatureException", 400, _BAD_SIGNATURE),
-            "REFERENCE.md §2 (KMS DryRunOperationException 400 assumed; awsJson errors are 400)",
+            "KMS DryRunOperationException has no httpStatusCode in botocore "
+            "data/kms/2014-11-01/service-2.json: 400 assumed (unconfirmed: no primary source), "
+            "as Kinesis documents for its own: "
+            "https://docs.aws.amazon.com/streams/latest/dev/kds-dryrun-validation.html",
         ),
         "rest-json": Dialect(
             "application/json",
@@ -284,7 +295,8 @@ DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType(
             403,
             ("UnrecognizedClientException", 403, _INVALID_TOKEN),
             ("InvalidSignatureException", 403, _BAD_SIGNATURE),
-            "REFERENCE.md §2 (rest-json AccessDeniedException 403)",
+            "AccessDeniedException httpStatusCode 403 in the rest-json models, e.g. botocore "
+            "data/imagebuilder/2019-12-02/service-2.json",
         ),
         "smithy-rpc-v2-cbor": Dialect(
             "application/cbor",
@@ -297,7 +309,8 @@ DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType(
     }
 )
 
-#: The message of each dry-run success code (REFERENCE.md §1.1 and §2).
+#: The message of each dry-run success code (DryRunOperation: the raw AWS capture in
+#: getmoto/moto#1980; the others: their botocore models, kms and redshift-serverless).
 DRY_RUN_MESSAGES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "DryRunOperation": "Request would have succeeded, but DryRun flag is set.",
@@ -310,9 +323,12 @@ DRY_RUN_MESSAGES: Final[Mapping[str, str]] = MappingProxyType(
 
 #: Which denial code a service uses, when its catalog entry lists several.
 DENIAL_CODE_PREFERENCE: Final = ("UnauthorizedOperation", "AccessDeniedException")
-#: Codes that are moto's spelling, never AWS's answer to a dry run (REFERENCE.md §6).
+#: Codes that are moto's spelling, never AWS's answer to a dry run (moto
+#: ``core/exceptions.py`` ``AccessDeniedError``).
 MOTO_SPELLINGS: Final = frozenset({"AccessDenied"})
-#: Services whose denials carry an encoded authorization failure message (REFERENCE.md §1.1).
+#: Services whose denials carry an encoded authorization failure message (AWS EC2 API
+#: Reference, Error codes, UnauthorizedOperation:
+#: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
 ENCODED_MESSAGE_SERVICES: Final = frozenset({"ec2"})
 
 _STS_XMLNS: Final = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -1656,7 +1672,7 @@ def _decoded_message(
     resource: str,
     context: Mapping[str, list[str]],
 ) -> dict[str, Any]:
-    """The JSON of REFERENCE.md §3."""
+    """The JSON STS returns, in the shape of the AWS CLI's decode-authorization-message example."""
     prefix, _, name = decision.action.partition(":")
     return {
         "allowed": decision.allowed,

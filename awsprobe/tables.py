@@ -13,7 +13,8 @@ Everything here is data about AWS that botocore's models do not carry:
 * :data:`PARAM_OVERRIDES` -- curated probe parameters where a synthesized
   placeholder would be rejected before authorization.
 
-Each row cites its source (``../shared/REFERENCE.md`` sections, AWS docs).
+Each row cites its public source: an AWS documentation page, a botocore model
+(``botocore/data/<service>/<version>/service-2.json``) or a public issue.
 """
 
 from __future__ import annotations
@@ -83,55 +84,69 @@ _NORMAL_RESPONSE = (
 )
 _UNDOCUMENTED = "its dry-run answer is not documented or not modeled; not probed until confirmed"
 
-#: Per-service dry-run behaviour, keyed by botocore service name (REFERENCE.md §2 and §8).
+#: Per-service dry-run behaviour, keyed by botocore service name. The services are those
+#: whose botocore model has a DryRun member; each row cites its model or AWS page.
 SERVICE_BEHAVIOUR: Final[MappingProxyType[str, DryRunBehaviour]] = MappingProxyType(
     {
         "ec2": _probed(
             {"DryRunOperation"},
             {"UnauthorizedOperation", "AccessDenied"},
-            "REFERENCE.md §1.1: DryRunOperation 412 / UnauthorizedOperation 403; "
-            "AccessDenied is moto's spelling (§6)",
+            "AWS EC2 API Reference, Error codes: "
+            "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html; "
+            "DryRunOperation 412: raw AWS capture in getmoto/moto#1980; UnauthorizedOperation "
+            "403: hashicorp/terraform-provider-aws#29710; AccessDenied is moto's spelling "
+            "(moto/core/exceptions.py AccessDeniedError)",
         ),
         "kms": _probed(
             {"DryRunOperationException"},
             {"AccessDeniedException", "AccessDenied"},
-            "REFERENCE.md §2: KMS DG 'Testing your permissions'; modeled DryRunOperationException",
+            "KMS Developer Guide, Testing your permissions: "
+            "https://docs.aws.amazon.com/kms/latest/developerguide/testing-permissions.html; "
+            "DryRunOperationException in botocore data/kms/2014-11-01/service-2.json",
         ),
         "imagebuilder": _probed(
             {"DryRunOperationException"},
             {"AccessDeniedException", "ForbiddenException"},
-            "REFERENCE.md §2: DryRunOperationException, httpStatusCode 412 in the model",
+            "botocore data/imagebuilder/2019-12-02/service-2.json: DryRunOperationException, "
+            "httpStatusCode 412",
         ),
         "appstream": _probed(
             {"DryRunOperationException"},
             {"AccessDeniedException", "AccessDenied"},
-            "REFERENCE.md §2: CreateImportedImage models DryRunOperationException",
+            "botocore data/appstream/2016-12-01/service-2.json: CreateImportedImage models "
+            "DryRunOperationException",
         ),
         "mgh": _probed(
             {"DryRunOperation"},
             {"UnauthorizedOperation", "AccessDeniedException"},
-            "REFERENCE.md §2: modeled DryRunOperation / UnauthorizedOperation",
+            "botocore data/mgh/2017-05-31/service-2.json: modeled DryRunOperation / "
+            "UnauthorizedOperation",
         ),
         "migrationhub-config": _probed(
             {"DryRunOperation"},
             {"AccessDeniedException"},
-            "REFERENCE.md §2: modeled DryRunOperation",
+            "botocore data/migrationhub-config/2019-06-30/service-2.json: modeled DryRunOperation",
         ),
         "redshift-serverless": _probed(
             {"DryRunException"},
             {"AccessDeniedException"},
-            "REFERENCE.md §2: modeled DryRunException ('request was successful, but dry run')",
+            "botocore data/redshift-serverless/2021-04-21/service-2.json: modeled "
+            "DryRunException ('the request was successful, but dry run was enabled')",
         ),
         "kinesis": _probed(
             {"DryRunOperationException"},
             {"AccessDeniedException", "KMSAccessDeniedException"},
-            "REFERENCE.md §2: KDS dev guide 'kds-dryrun-validation' (400 "
-            "DryRunOperationException; else the real call's error); modeled shapes",
+            "Kinesis Data Streams Developer Guide, Test your permissions and request inputs "
+            "with dry run: "
+            "https://docs.aws.amazon.com/streams/latest/dev/kds-dryrun-validation.html "
+            "(400 DryRunOperationException; else the real call's error); modeled in botocore "
+            "data/kinesis/2013-12-02/service-2.json",
         ),
         "support": _probed(
             {"DryRunOperationException"},
             {"AccessDeniedException", "AccessDenied"},
-            "REFERENCE.md §2: AWS Support DryRunOperationException; modeled on every operation",
+            "botocore data/support/2013-04-15/service-2.json: DryRunOperationException, "
+            "modeled on every operation that takes dryRun",
         ),
         "billing": _not_probed(
             _NORMAL_RESPONSE + " ('return the result without changing any credit')",
@@ -149,39 +164,86 @@ SERVICE_BEHAVIOUR: Final[MappingProxyType[str, DryRunBehaviour]] = MappingProxyT
             _NORMAL_RESPONSE + " ('validated without creating a new runtime version')",
             "botocore model doc of lambda-core DryRun",
         ),
-        "network-firewall": _not_probed(_NORMAL_RESPONSE, "REFERENCE.md §2 (network-firewall)"),
-        "es": _not_probed(_NORMAL_RESPONSE, "REFERENCE.md §2 (es: DryRunResults in output)"),
-        "opensearch": _not_probed(
-            _NORMAL_RESPONSE, "REFERENCE.md §2 (opensearch: DryRunResults in output)"
+        "network-firewall": _not_probed(
+            _NORMAL_RESPONSE,
+            "botocore data/network-firewall/2020-11-12/service-2.json: DryRun 'returns the "
+            "value that the request would return if you ran it with dry run set to FALSE'",
         ),
-        "outposts": _not_probed(_NORMAL_RESPONSE, "REFERENCE.md §2 (outposts: DryRun in output)"),
-        "lambda": _not_probed(_NORMAL_RESPONSE, "REFERENCE.md §2 (lambda UpdateFunctionCode)"),
-        "ssm": _not_probed(_NORMAL_RESPONSE, "REFERENCE.md §2 (ssm DeleteInventory)"),
+        "es": _not_probed(
+            _NORMAL_RESPONSE,
+            "botocore data/es/2015-01-01/service-2.json: DryRunResults in the output",
+        ),
+        "opensearch": _not_probed(
+            _NORMAL_RESPONSE,
+            "botocore data/opensearch/2021-01-01/service-2.json: DryRunResults in the output",
+        ),
+        "outposts": _not_probed(
+            _NORMAL_RESPONSE,
+            "botocore data/outposts/2019-12-03/service-2.json: StartCapacityTask has DryRun "
+            "in the output",
+        ),
+        "lambda": _not_probed(
+            _NORMAL_RESPONSE,
+            "botocore data/lambda/2015-03-31/service-2.json: UpdateFunctionCode DryRun "
+            "'validate the request parameters and access permissions'",
+        ),
+        "ssm": _not_probed(
+            _NORMAL_RESPONSE,
+            "botocore data/ssm/2014-11-06/service-2.json: DeleteInventory DryRun returns the "
+            "deletion summary",
+        ),
         "clouddirectory": _not_probed(
-            _NORMAL_RESPONSE, "REFERENCE.md §2 (clouddirectory: 'no changes will be saved')"
+            _NORMAL_RESPONSE,
+            "botocore data/clouddirectory/2017-01-11/service-2.json: DryRun 'the call would "
+            "succeed but no changes will be saved'",
         ),
         "pinpoint-sms-voice-v2": _not_probed(
-            _NORMAL_RESPONSE, "REFERENCE.md §2 (pinpoint-sms-voice-v2: likely normal response)"
+            _NORMAL_RESPONSE,
+            "botocore data/pinpoint-sms-voice-v2/2022-03-31/service-2.json: validated, not "
+            "sent; a normal response is likely (unconfirmed: no primary source)",
         ),
-        "cloud9": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (cloud9: no modeled shapes)"),
-        "launch-wizard": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (launch-wizard)"),
-        "tnb": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (tnb)"),
+        "cloud9": _not_probed(
+            _UNDOCUMENTED,
+            "botocore data/cloud9/2017-09-23/service-2.json: DryRun doc copies EC2's text, "
+            "no modeled shapes (unconfirmed: no primary source)",
+        ),
+        "launch-wizard": _not_probed(
+            _UNDOCUMENTED,
+            "botocore data/launch-wizard/2018-05-10/service-2.json: doc copies EC2's text, "
+            "not modeled (unconfirmed: no primary source)",
+        ),
+        "tnb": _not_probed(
+            _UNDOCUMENTED,
+            "botocore 1.43 data/tnb/2008-10-21/service-2.json: doc copies EC2's text, not "
+            "modeled (unconfirmed: no primary source); removed from botocore by 1.44",
+        ),
         "meteringmarketplace": _not_probed(
             "its dry run is not modeled and the real call meters billable usage; not probed",
-            "REFERENCE.md §2 (meteringmarketplace MeterUsage)",
+            "botocore data/meteringmarketplace/2016-01-14/service-2.json: MeterUsage DryRun "
+            "documented, not modeled",
         ),
-        "license-manager": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (license-manager)"),
+        "license-manager": _not_probed(
+            _UNDOCUMENTED,
+            "botocore data/license-manager/2018-08-01/service-2.json: ExtendLicenseConsumption "
+            "success signal unconfirmed (no primary source)",
+        ),
         "redshift": _not_probed(
             _UNDOCUMENTED + " (and UnauthorizedOperation means something else in Redshift)",
-            "REFERENCE.md §2 (redshift)",
+            "botocore data/redshift/2012-12-01/service-2.json: DryRun 'validates the request'; "
+            "response type unconfirmed (no primary source)",
         ),
-        "bcm-dashboards": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (bcm-dashboards)"),
-        "elementalinference": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (elementalinference)"),
-        "emr": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (emr)"),
+        "bcm-dashboards": _not_probed(
+            _UNDOCUMENTED, "botocore data/bcm-dashboards/2025-08-18/service-2.json"
+        ),
+        "elementalinference": _not_probed(
+            _UNDOCUMENTED, "botocore data/elementalinference/2018-11-14/service-2.json"
+        ),
+        "emr": _not_probed(_UNDOCUMENTED, "botocore data/emr/2009-03-31/service-2.json"),
         "medialive": _not_probed(
-            _UNDOCUMENTED + " ('Placeholder documentation')", "REFERENCE.md §2 (medialive)"
+            _UNDOCUMENTED + " ('Placeholder documentation')",
+            "botocore data/medialive/2017-10-14/service-2.json",
         ),
-        "wickr": _not_probed(_UNDOCUMENTED, "REFERENCE.md §2 (wickr)"),
+        "wickr": _not_probed(_UNDOCUMENTED, "botocore data/wickr/2024-02-01/service-2.json"),
     }
 )
 
@@ -197,7 +259,8 @@ OPERATION_BEHAVIOUR: Final[MappingProxyType[tuple[str, str], DryRunBehaviour]] =
     {
         ("appstream", "CreateUpdatedImage"): _not_probed(
             _NORMAL_RESPONSE + " (returns canUpdateImage)",
-            "REFERENCE.md §2 (appstream CreateUpdatedImage)",
+            "botocore data/appstream/2016-12-01/service-2.json: CreateUpdatedImage returns "
+            "canUpdateImage",
         ),
     }
 )
@@ -220,13 +283,16 @@ class ActionException:
     source: str
 
 
-#: Operations whose IAM action does not follow the ``prefix:Operation`` rule (REFERENCE.md §5).
+#: Operations whose IAM action does not follow the ``prefix:Operation`` rule (each row cites
+#: the AWS page that says so).
 IAM_ACTION_EXCEPTIONS: Final[MappingProxyType[tuple[str, str], ActionException]] = MappingProxyType(
     {
         ("kms", "ReEncrypt"): ActionException(
             "kms:ReEncryptFrom",
             ("kms:ReEncryptTo",),
-            "REFERENCE.md §5: kms ReEncrypt needs kms:ReEncryptFrom and kms:ReEncryptTo",
+            "KMS API Reference, ReEncrypt, Required permissions: "
+            "https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html "
+            "(kms:ReEncryptFrom on the source key, kms:ReEncryptTo on the destination)",
         ),
     }
 )
@@ -407,17 +473,19 @@ ID_ROLE_PREFIXES: Final = (
 PARAM_OVERRIDES: Final[MappingProxyType[tuple[str, str], MappingProxyType[str, Any]]] = (
     MappingProxyType(
         {
-            # REFERENCE.md §1.3: without a subnet EC2 validates against the default VPC and
-            # may answer VPCIdNotSpecified; without MetadataOptions an SCP on
-            # ec2:MetadataHttpTokens denies (karpenter #9256). t3.micro is valid everywhere.
+            # Without a subnet EC2 validates against the default VPC and may answer
+            # VPCIdNotSpecified (aws/karpenter-provider-aws#7834, fixed by #7844); without
+            # MetadataOptions an SCP on ec2:MetadataHttpTokens denies
+            # (aws/karpenter-provider-aws#9256). t3.micro is valid everywhere.
             ("ec2", "RunInstances"): MappingProxyType(
                 {
                     "InstanceType": "t3.micro",
                     "MetadataOptions": {"HttpTokens": "required"},
                 }
             ),
-            # REFERENCE.md §2: IGNORE_CIPHERTEXT = authorization validation without
-            # ciphertext validation.
+            # IGNORE_CIPHERTEXT: "KMS performs only authorization validation without
+            # ciphertext validation" (DryRunModifiers in botocore
+            # data/kms/2014-11-01/service-2.json).
             # KeyId is optional for Decrypt, but naming the key is what a key policy and
             # --resources/--discover act on; the zero UUID is awsprobe's placeholder.
             ("kms", "Decrypt"): MappingProxyType(

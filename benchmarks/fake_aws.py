@@ -102,7 +102,9 @@ OTHER_IDENTITIES: Final = tuple(
     for n in range(5)
 )
 
-# -- EC2 token buckets (REFERENCE.md §4), kept independent of awsprobe's own table ---------
+# -- EC2 token buckets, kept independent of awsprobe's own table --------------------------
+# EC2 Developer Guide, Request throttling:
+# https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
 
 #: (capacity, refill per second) per category.
 EC2_BUCKETS: Final[Mapping[str, tuple[float, float]]] = {
@@ -147,7 +149,7 @@ _RESOURCE_INTENSIVE: Final = frozenset(
 
 
 def bucket_for(action: str) -> tuple[float, float]:
-    """The EC2 API-request bucket (capacity, refill/s) of one action, per REFERENCE.md §4."""
+    """The EC2 API-request bucket (capacity, refill/s) of one action, per the EC2 guide."""
     if action in _UNCATEGORIZED:
         return _UNCATEGORIZED[action]
     if action in _UNFILTERED:  # a probe sends no filter and no pagination

@@ -104,7 +104,8 @@ _DRY_RUN_NAME: Final = re.compile(r"(?i)^(x-amz-)?dry[-_]?run$")
 
 
 def ec2_error_body(code: str, message: str | None = None) -> bytes:
-    """The EC2 error envelope (REFERENCE.md §1.1)."""
+    """The EC2 error envelope (AWS EC2 API Reference, Error codes, "Example error response":
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html)."""
     text = message if message is not None else f"{code} (from the reliability fake)"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

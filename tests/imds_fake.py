@@ -1,8 +1,11 @@
 """A loopback fake of the EC2 instance metadata service (IMDS), for tests.
 
 It answers on ``127.0.0.1`` on a free port and behaves like IMDS in the ways
-awsprobe and botocore rely on (EC2 User Guide, "Use the Instance Metadata
-Service to access instance metadata"; REFERENCE.md §7):
+awsprobe and botocore rely on (EC2 User Guide, "Use IMDSv2":
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html,
+and "Retrieve instance metadata":
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html;
+botocore ``utils.py`` ``IMDSFetcher``/``InstanceMetadataFetcher``):
 
 * ``PUT /latest/api/token`` with ``X-aws-ec2-metadata-token-ttl-seconds``
   (1-21600) returns a session token; without the header, ``400``. With

@@ -24,7 +24,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "decoded"
 
 
 def test_explicit_deny_recorded_in_the_aws_cli_docs_parses() -> None:
-    """REFERENCE.md §3's explicit deny: statement, action normalised to ec2:, conditions."""
+    """The AWS CLI's documented explicit deny (aws/aws-cli
+    ``awscli/examples/sts/decode-authorization-message.rst``): statement, action normalised
+    to ec2:, conditions."""
     explanation = parse_decoded((FIXTURES / "explicit-deny.json").read_text(), "ec2")
     assert explanation.explicit_deny is True
     assert explanation.denied_action == "ec2:RunInstances"

@@ -1,7 +1,9 @@
 """Against plain moto (no sandbox layer), on 127.0.0.1 and a free port.
 
 moto honours the dry-run flag on ~92 EC2 operations and runs the rest for real,
-and says AccessDenied where AWS says UnauthorizedOperation (REFERENCE.md §6).
+and says AccessDenied where AWS says UnauthorizedOperation (moto
+``ec2/responses/_base_response.py`` ``error_on_dryrun`` and ``core/exceptions.py``
+``AccessDeniedError``; getmoto/moto#1980).
 This proves the classifier reads both: AccessDenied -> denied, and a 2xx answer
 -> dry_run_ignored with a loud warning, never allowed.
 """
