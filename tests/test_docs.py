@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,15 +56,47 @@ def _python_blocks() -> list[str]:
     return [re.sub(r"^    ", "", b, flags=re.M) for b in blocks]
 
 
+def _run_block(block: str, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], list[str]]:
+    """Run one README block as written; its namespace and the lines it printed."""
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.rst", "exec"), namespace)
+    return namespace, capsys.readouterr().out.splitlines()
+
+
 def test_readme_python_examples_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every Python example in the README runs as written (against the sandbox)."""
+    """Every Python example in the README runs as written and prints what it documents.
+
+    Expected values come from the README, not from running the code: the first
+    example's comments say ``# Outcome.ALLOWED`` and ``# False``, and the sandbox
+    section documents the demo policy (read-only EC2 allowed, writes outside
+    us-east-1 and an explicit deny refused, every dry run answered as AWS does).
+    The Service Authorization Reference lists ec2:DescribeInstances as List.
+    """
     monkeypatch.chdir(tmp_path)
     blocks = _python_blocks()
-    assert len(blocks) >= 2
-    for block in blocks:
-        exec(compile(block, "README.rst", "exec"), {})
-    out = capsys.readouterr().out
-    assert "Outcome.ALLOWED" in out or "allowed" in out
-    assert (tmp_path / "matrix.json").exists()
+    assert len(blocks) == 4
+
+    api = blocks[0]
+    assert 'matrix.outcome("ec2:DescribeInstances"))       # Outcome.ALLOWED' in api
+    assert "endpoint_url=sandbox.endpoint_url))  # False" in api
+    namespace, lines = _run_block(api, capsys)
+    matrix = namespace["matrix"]
+    assert matrix.outcome("ec2:DescribeInstances") is awsprobe.Outcome.ALLOWED
+    assert lines[1:] == ["allowed", "False"]
+    summary = ast.literal_eval(lines[0])
+    assert summary == matrix.summary
+    assert summary["allowed"] > 0
+    assert summary["denied"] > 0
+    assert summary["inconclusive"] == summary["error"] == summary["dry_run_ignored"] == 0
+    saved = awsprobe.Matrix.load(tmp_path / "matrix.json")
+    assert saved.outcome("ec2:DescribeInstances") is awsprobe.Outcome.ALLOWED
+    assert saved.outcome("ec2:TerminateInstances") is awsprobe.Outcome.DENIED
+
+    namespace, lines = _run_block(blocks[1], capsys)
+    assert lines == ["ec2:DescribeInstances list {'DryRun': True}"]
+    assert namespace["entry"].access_level is awsprobe.AccessLevel.LIST
+
+    for block in blocks[2:]:  # the pytest examples define tests and a fixture, print nothing
+        assert _run_block(block, capsys)[1] == []

@@ -1,9 +1,12 @@
-"""Golden files: every renderer on one fixed matrix. Regenerate with AWSPROBE_REGEN_GOLDEN=1."""
+"""Golden files: every renderer on one fixed matrix.
+
+The tests only compare. ``python -m tests.regen_golden`` rewrites tests/golden/ from
+the same matrix; review its ``git diff tests/golden`` before committing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
@@ -90,14 +93,15 @@ CASES = [
 ]
 
 
+def rendered(output: str, layout: str) -> str:
+    """The fixed matrix in one format: what the golden file holds (and regen_golden writes)."""
+    return render(FIXED, output, layout=layout, unicode=True, color=False)
+
+
 @pytest.mark.parametrize(("output", "layout", "name"), CASES)
 def test_renderer_matches_its_golden_file(output: str, layout: str, name: str) -> None:
     """Each format renders the fixed matrix exactly as reviewed in tests/golden/."""
-    text = render(FIXED, output, layout=layout, unicode=True, color=False)
-    path = GOLDEN / name
-    if os.environ.get("AWSPROBE_REGEN_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+    assert rendered(output, layout) == (GOLDEN / name).read_text(encoding="utf-8")
 
 
 def test_html_is_self_contained_and_escaped() -> None:

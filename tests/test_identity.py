@@ -28,7 +28,7 @@ import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -197,6 +197,7 @@ def test_imds_falls_back_to_v1_when_the_token_put_is_refused(
         info = probe_imds()
     assert (info.on_ec2, info.imds_v2, info.imds_v1_enabled) == (True, False, True)
     assert (info.instance_id, info.region) == ("i-0123456789abcdef0", "eu-west-1")
+    assert fake.requests
     assert all(seen.token is None for seen in fake.requests)
     assert "HTTP 404" in info.detail
 
@@ -229,25 +230,26 @@ def test_imds_never_reads_role_credentials(
 
 
 @pytest.mark.usefixtures("imds_on")
-def test_missing_imds_costs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing listening (off EC2): not on EC2, answered in well under 1.5 s."""
+def test_missing_imds_is_not_on_ec2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listening (off EC2): not on EC2, and the refused connection is the reason
+    (what a silent service costs in time is bounded by the next two tests)."""
     _point_at(monkeypatch, closed_port_url())
-    started = time.monotonic()
     info = probe_imds()
-    assert time.monotonic() - started < 1.5
     assert not info.on_ec2
     assert "connection failed" in info.detail
 
 
 @pytest.mark.usefixtures("imds_on")
 def test_slow_imds_is_bounded_by_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A service that accepts but never answers in time costs two short timeouts (< 1.5 s)."""
-    with FakeImds(delay=5.0) as fake:
+    """A service that accepts but never answers in time costs two short timeouts."""
+    with FakeImds(delay=30.0) as fake:
         _point_at(monkeypatch, fake.url)
         started = time.monotonic()
         info = probe_imds()
         elapsed = time.monotonic() - started
-    assert elapsed < 1.5
+    # time is the behaviour: two timeouts of the default 0.5 s (IMDS_DEFAULT_TIMEOUT)
+    # = 1 s expected, bound 5x that; a timeout not honoured would wait out the fake's 30 s
+    assert elapsed < 5 * 2 * 0.5
     assert not info.on_ec2
     assert "no answer" in info.detail
 
@@ -255,13 +257,16 @@ def test_slow_imds_is_bounded_by_the_timeout(monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.usefixtures("imds_on")
 def test_metadata_timeout_setting_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS_METADATA_SERVICE_TIMEOUT sets the per-request timeout."""
-    monkeypatch.setenv("AWS_METADATA_SERVICE_TIMEOUT", "0.1")
-    with FakeImds(delay=5.0) as fake:
+    monkeypatch.setenv("AWS_METADATA_SERVICE_TIMEOUT", "0.05")
+    assert InstanceMetadata().timeout == 0.05
+    with FakeImds(delay=30.0) as fake:
         _point_at(monkeypatch, fake.url)
         started = time.monotonic()
         probe_imds()
         elapsed = time.monotonic() - started
-    assert elapsed < 0.45
+    # time is the behaviour: 2 x 0.05 s expected, bound 5x that (0.5 s); the default
+    # timeout could not be that fast, as two of its timeouts take at least 2 x 0.5 s
+    assert elapsed < 5 * 2 * 0.05
 
 
 def test_disabled_imds_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -424,7 +429,7 @@ def test_whoami_json_has_exactly_the_documented_keys() -> None:
     assert json.loads(json.dumps(document)) == document
     assert document["credential_source"] == "env"
     assert document["principal_type"] == "iam-user"
-    assert isinstance(document["warnings"], list)
+    assert document["warnings"] == []  # env keys of an IAM user: nothing to warn about
 
 
 def test_root_credentials_warn_even_off_ec2() -> None:
@@ -643,6 +648,7 @@ def test_redact_keeps_ordinary_text() -> None:
     assert redact(text) == text
 
 
+@settings(deadline=None)  # hypothesis's 200 ms per example is a wall-time bound
 @given(
     prefix=st.sampled_from(["AKIA", "ASIA"]),
     body=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", min_size=16, max_size=16),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from awsprobe.classify import ErrorKind, Outcome
@@ -143,12 +142,45 @@ def test_load_names_the_file(tmp_path: Path) -> None:
         Matrix.load(tmp_path / "missing.json")
 
 
+def _expected_for_text(text: str) -> str:
+    """The SchemaError the loader must raise for ``text``, decided without the loader."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return "^not valid JSON"
+    if not isinstance(raw, dict):
+        return "^not an awsprobe matrix: the top level is not a JSON object$"
+    schema = raw.get("schema")
+    assume(schema != SCHEMA)  # random text that happens to claim the schema: not this test
+    if isinstance(schema, str) and schema.startswith("awsprobe.matrix/"):
+        return "is not supported"
+    return r"^not an awsprobe matrix \(schema "
+
+
+SAVED = json.dumps(MATRIX.to_json(), indent=2)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
-def test_fuzz_loader_never_raises_anything_but_schema_error(text: str) -> None:
-    """Any text: the loader returns a matrix or raises SchemaError, nothing else."""
-    with contextlib.suppress(SchemaError):
+def test_fuzz_loader_names_what_is_wrong_with_any_text(text: str) -> None:
+    """Any text: not JSON, not an object, or not our schema, each with its own one-line message."""
+    with pytest.raises(SchemaError, match=_expected_for_text(text)) as info:
         Matrix.loads(text)
+    assert "\n" not in str(info.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=len(SAVED) - 1))
+def test_fuzz_a_truncated_saved_matrix_is_not_valid_json(cut: int) -> None:
+    """A saved matrix cut short anywhere (a full disk, an interrupted copy) is 'not valid JSON'."""
+    with pytest.raises(SchemaError, match=r"^not valid JSON"):
+        Matrix.loads(SAVED[:cut])
+
+
+def test_a_saved_matrix_loads_whatever_its_whitespace() -> None:
+    """The fuzzers' counterpart: the same matrix, indented or compact, loads back equal."""
+    for text in (SAVED, json.dumps(MATRIX.to_json(), separators=(",", ":"))):
+        assert Matrix.loads(text).results == MATRIX.results
 
 
 @settings(max_examples=200, deadline=None)
@@ -160,9 +192,33 @@ def test_fuzz_loader_never_raises_anything_but_schema_error(text: str) -> None:
     )
 )
 def test_fuzz_wrong_types_in_results_are_schema_errors(value: Any) -> None:
-    """Any JSON value in place of a result field gives SchemaError, never a traceback."""
-    for key in ("outcome", "attempts", "http_status", "action", "elapsed_ms"):
+    """Any JSON value in place of a result field: it loads when the README's type allows
+    it, else a SchemaError naming the result and the field."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    try:
+        as_float = float(value) if is_int else None
+    except OverflowError:  # more than a float holds: no duration is that long
+        as_float = None
+    fits = {
+        "outcome": isinstance(value, str) and value in {o.value for o in Outcome},
+        "attempts": is_int and value >= 0,
+        "http_status": value is None or is_int,
+        "action": isinstance(value, str),
+        "elapsed_ms": as_float is not None,
+    }
+    messages = {
+        "outcome": "unknown outcome",
+        "attempts": "attempts must be a non-negative integer",
+        "http_status": "http_status must be an integer or null",
+        "action": "'action' must be a string",
+        "elapsed_ms": "elapsed_ms is too large" if is_int else "elapsed_ms must be a number",
+    }
+    for key, loads in fits.items():
         data = MATRIX.to_json()
         data["results"][0][key] = value
-        with contextlib.suppress(SchemaError):
+        if loads:
+            loaded = getattr(Matrix.from_json(data).results[0], key)
+            assert loaded == (as_float if key == "elapsed_ms" else value), key
+            continue
+        with pytest.raises(SchemaError, match="^result 1: " + messages[key]):
             Matrix.from_json(data)

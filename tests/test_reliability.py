@@ -3,12 +3,11 @@ bad input, atomic saves, the guard at the socket, secrets, TLS and library hygie
 
 Everything runs against :mod:`tests.faults`, a real TCP server on 127.0.0.1 started
 and stopped by each test; nothing leaves the machine. Timeouts are explicit and
-small, backoff is monkeypatched to milliseconds, every loop is bounded in count
-and time, and the fault server's fixture asserts at teardown that no request
-without its dry-run flag ever reached it.
-
-Tests marked ``xfail(strict=True)`` state the library change they need in
-``reason``; they pass (and must lose the mark) once it is made.
+small, backoff is monkeypatched to milliseconds, every retry loop is bounded by a
+count the tests assert, wall time is asserted only where it is the behaviour (a
+timeout fires, an interrupt is honoured) and then with a margin of 5x or more,
+and the fault server's fixture asserts at teardown that no request without its
+dry-run flag ever reached it.
 """
 
 from __future__ import annotations
@@ -38,9 +37,9 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
-from botocore.exceptions import ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from botocore.model import Shape
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
 from awsprobe import cli
@@ -151,12 +150,6 @@ _TRUNCATED = Fault.truncate(len(UNAUTHORIZED.data) - 25, UNAUTHORIZED)
 _MALFORMED_XML = Fault.body(412, b"<Response><Errors><Error><Code>DryRunOper")
 _NOT_HTTP = Fault.raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
-_NEEDS_PARSE_RETRY = (
-    "needs: awsprobe/runner.py _retryable() to treat an answer that could not be read "
-    "(botocore ResponseParserError, ResponseStreamingError, IncompleteRead) as retryable "
-    "like a connection error, so a truncated or garbled body is retried to the real outcome"
-)
-
 TRANSIENT = [
     pytest.param(Fault.answer(503, "RequestLimitExceeded"), 2, id="RequestLimitExceeded-503"),
     pytest.param(Fault.answer(400, "Throttling"), 2, id="Throttling-400"),
@@ -182,9 +175,9 @@ def test_a_transient_fault_is_retried_to_the_real_outcome(
     fault_server: StartServer, fault: Fault, times: int
 ) -> None:
     """The fault on the first ``times`` attempts, then UnauthorizedOperation: the probe
-    ends denied (its real outcome), with every attempt recorded, within a bounded time."""
+    ends denied (its real outcome), with every attempt recorded and no more made."""
     fake = fault_server(lambda op, nth: fault if nth <= times else UNAUTHORIZED)
-    with _runner(fake.url, max_attempts=times + 2) as runner, within(4.0):
+    with _runner(fake.url, max_attempts=times + 2) as runner:
         result = runner.probe_one(RUN_INSTANCES, "us-east-1")
     assert (result.outcome, result.code) == (Outcome.DENIED, "UnauthorizedOperation")
     assert result.attempts == times + 1
@@ -226,9 +219,10 @@ def test_a_permanent_fault_is_an_error_with_its_cause(
     fault_server: StartServer, fault: Fault, kind: ErrorKind, cause: str, retried: bool
 ) -> None:
     """The fault on every attempt: ``error`` with its kind and cause (code or exception
-    named), never allowed or denied; at most max_attempts requests; bounded time."""
+    named), never allowed or denied; at most max_attempts requests (the bound that matters:
+    the count, not the clock)."""
     fake = fault_server(lambda op, nth: fault)
-    with _runner(fake.url, max_attempts=3, read_timeout=0.3) as runner, within(4.0):
+    with _runner(fake.url, max_attempts=3, read_timeout=0.3) as runner:
         result = runner.probe_one(RUN_INSTANCES, "us-east-1")
     assert (result.outcome, result.error_kind) == (Outcome.ERROR, kind)
     assert cause in f"{result.code} {result.message}"
@@ -238,8 +232,8 @@ def test_a_permanent_fault_is_an_error_with_its_cause(
 
 
 def test_connection_refused_is_an_error_naming_the_endpoint() -> None:
-    """Nothing listens: error (connection), 'Could not connect', every attempt made, fast."""
-    with refused_endpoint() as (url, _), _runner(url) as runner, within(2.0):
+    """Nothing listens: error (connection), 'Could not connect', every attempt made."""
+    with refused_endpoint() as (url, _), _runner(url) as runner:
         result = runner.probe_one(RUN_INSTANCES, "us-east-1")
     assert (result.outcome, result.error_kind) == (Outcome.ERROR, ErrorKind.CONNECTION)
     assert "Could not connect" in (result.message or "")
@@ -274,8 +268,9 @@ def test_connection_refused_then_listening_recovers() -> None:
 
 def test_a_connect_that_never_completes_is_bounded_by_the_connect_timeout() -> None:
     """A listener whose backlog is full drops SYNs: ConnectTimeoutError per attempt, error
-    (connection), all within attempts x connect_timeout plus slack."""
-    with blackhole_endpoint() as url, _runner(url, max_attempts=2) as runner, within(4.0):
+    (connection), in about attempts x connect_timeout."""
+    # time is the behaviour: 2 attempts x 0.5 s connect timeout = 1 s expected, bound 5x
+    with blackhole_endpoint() as url, _runner(url, max_attempts=2) as runner, within(5.0):
         result = runner.probe_one(RUN_INSTANCES, "us-east-1")
     assert (result.outcome, result.error_kind) == (Outcome.ERROR, ErrorKind.CONNECTION)
     assert "ConnectTimeoutError" in (result.message or "")
@@ -324,8 +319,8 @@ def test_an_unreadable_json_error_body_is_an_error_not_inconclusive(
 def test_a_storm_of_mixed_faults_ends_with_every_real_outcome(fault_server: StartServer) -> None:
     """40 probes, 8 workers, each operation scripted by its name: throttled twice, a 503, a
     reset, a close, a hang, or nothing, before its real verdict (allowed or denied by name).
-    Every probe ends with its real outcome and attempt count, the run is complete, and it
-    finishes within a bound; no worker thread survives it."""
+    Every probe ends with its real outcome and attempt count, the run is complete, and no
+    worker thread survives it."""
     entries = list(DESCRIBES)[:40]
     faults: list[tuple[Fault, int]] = [
         (Fault.answer(503, "RequestLimitExceeded"), 2),
@@ -348,10 +343,7 @@ def test_a_storm_of_mixed_faults_ends_with_every_real_outcome(fault_server: Star
         return fault if nth <= times else verdict
 
     fake = fault_server(script)
-    with (
-        _runner(fake.url, max_attempts=4, workers=8, read_timeout=0.3, pacer=_Unpaced()) as runner,
-        within(6.0),
-    ):
+    with _runner(fake.url, max_attempts=4, workers=8, read_timeout=0.3, pacer=_Unpaced()) as runner:
         matrix = runner.run(entries, ["us-east-1"])
     assert matrix.complete
     assert len(matrix.results) == len(entries)
@@ -383,7 +375,7 @@ def test_a_throttling_storm_over_the_whole_run_is_bounded(
     """Every probe of a 40-probe run is throttled (the three codes, by operation): for its
     first 3 attempts -- every probe recovers its real outcome with 4 attempts -- or for
     ever -- every probe is error (throttled) after exactly max_attempts requests, with one
-    summary warning. Either way the run ends within a bound: no unbounded retry loop."""
+    summary warning. Either way the request count is exact: no unbounded retry loop."""
     entries = list(DESCRIBES)[:40]
 
     def script(operation: str, nth: int) -> Fault | None:
@@ -393,10 +385,7 @@ def test_a_throttling_storm_over_the_whole_run_is_bounded(
         return Fault.answer(503 if code == "RequestLimitExceeded" else 400, code)
 
     fake = fault_server(script)
-    with (
-        _runner(fake.url, max_attempts=5, workers=8, pacer=_Unpaced()) as runner,
-        within(6.0),
-    ):
+    with _runner(fake.url, max_attempts=5, workers=8, pacer=_Unpaced()) as runner:
         matrix = runner.run(entries, ["us-east-1"])
     if storm is not None:
         assert {(r.outcome, r.attempts) for r in matrix} == {(Outcome.ALLOWED, storm + 1)}
@@ -421,9 +410,11 @@ def test_a_run_against_an_endpoint_that_never_answers_is_bounded(
         lambda op, nth: None if op == "GetCallerIdentity" else Fault.hang(), hang_cap=10
     )
     entries = list(DESCRIBES)[:6]
+    # time is the behaviour: ~1.5 s expected, bound 5x; with the read timeout ignored each
+    # hang would last the fake's hang_cap (10 s)
     with (
         _runner(fake.url, max_attempts=2, workers=3, read_timeout=0.25) as runner,
-        within(5.0),
+        within(7.5),
     ):
         matrix = runner.run(entries, ["us-east-1"])
     assert {(r.outcome, r.error_kind) for r in matrix} == {(Outcome.ERROR, ErrorKind.CONNECTION)}
@@ -435,7 +426,8 @@ def test_explicit_timeouts_bound_the_identity_call_too(fault_server: StartServer
     """probe(read_timeout=0.5): an STS that answers after 1.0 s times out like any other
     call (AwsprobeError, bounded time) instead of being waited for up to 15 s x 3."""
     fake = fault_server(lambda op, nth: Fault.slow(1.0) if op == "GetCallerIdentity" else None)
-    with pytest.raises(AwsprobeError), within(2.5):
+    # time is the behaviour: one 0.5 s read timeout expected, bound 5x
+    with pytest.raises(AwsprobeError, match=r"cannot reach STS .*Read timeout"), within(2.5):
         probe(
             catalog=Catalog([RUN_INSTANCES]),
             session=_session(),
@@ -450,6 +442,8 @@ def test_probe_honours_explicit_timeouts_for_probes(fault_server: StartServer) -
     """probe(connect_timeout=, read_timeout=): a hanging EC2 endpoint costs at most
     max_attempts x read_timeout per probe; the result is error (connection)."""
     fake = fault_server(lambda op, nth: None if op == "GetCallerIdentity" else Fault.hang())
+    # time is the behaviour: 2 attempts x 0.5 s read timeout = 1 s expected, bound 5x; with
+    # the timeout ignored each hang would last the fake's hang_cap (10 s)
     with within(5.0):
         matrix = probe(
             catalog=Catalog([RUN_INSTANCES]),
@@ -475,13 +469,6 @@ _EXPIRY_CODES = [
     pytest.param("ExpiredToken", 400, id="ExpiredToken"),
     pytest.param("RequestExpired", 400, id="RequestExpired"),
 ]
-_NEEDS_STOP_ON_EXPIRY = (
-    "needs: awsprobe/runner.py CredentialsExpired (raised when a probe answers "
-    "ExpiredToken/ExpiredTokenException/RequestExpired: probing stops, .matrix keeps the "
-    "results, CLI exit 3 -- all done) to name in its one-line message the AWS code that "
-    "stopped the run, e.g. '... expired mid-run (ExpiredToken); ...': RequestExpired also "
-    "means a skewed clock, which a refresh will not fix"
-)
 
 
 def _expire_after(count: int, code: str, status: int) -> Callable[[Recorded], Fault | None]:
@@ -510,7 +497,7 @@ def test_credentials_expiring_mid_run_stop_the_identity_and_keep_results(
     in the error's matrix (complete=false), and the message is one line naming the code."""
     fake = fault_server(rule=_expire_after(5, code, status))
     workers = 2
-    with pytest.raises(CredentialsError) as info, within(5.0):
+    with pytest.raises(CredentialsError) as info:
         probe(
             catalog=DESCRIBES,
             session=_session(),
@@ -740,7 +727,7 @@ def test_sigint_in_process_saves_and_leaves_no_threads_or_sockets(
     with _sigint_after(fake, 5) as fired:
         code = cli.main(_cli_argv(fake.url, saved, workers=3))
     assert fired.is_set()
-    assert fired.since < 5.0
+    assert fired.since < 5.0  # Ctrl-C honoured promptly: ~0.1 s expected, bound far over 5x
     assert code == 130
     assert "interrupted" in capsys.readouterr().err
     assert Matrix.load(saved).complete is False
@@ -780,7 +767,9 @@ def test_interrupting_hung_requests_returns_within_the_read_timeout(
     ):
         runner.run(entries, ["us-east-1", "eu-west-1"])
     assert fired.is_set()
-    assert fired.since < 2.5  # in-flight reads end within one read timeout (0.5 s)
+    # time is the behaviour: in-flight reads end within one read timeout (0.5 s), bound 5x;
+    # a run that waited for the server would wait out its hang_cap (10 s)
+    assert fired.since < 2.5
     assert info.value.matrix.complete is False
     assert not _awsprobe_threads()
     gc.collect()
@@ -809,12 +798,11 @@ def test_twenty_runs_do_not_grow_threads_fds_or_memory(fault_server: StartServer
     gc.collect()  # urllib3 2.x closes pooled sockets only when the pools are collected
     assert fake.settle()
     threads, fds, rss = threading.active_count(), open_fds(), rss_bytes()
-    with within(30.0):
-        for _ in range(20):
-            run()
+    for _ in range(20):
+        run()
     gc.collect()
     assert fake.settle()
-    deadline = time.monotonic() + 3.0  # a thread that is ending is not a leak: give it a moment
+    deadline = time.monotonic() + 10.0  # a thread that is ending is not a leak: wait for it
     while threading.active_count() > threads and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= threads, [t.name for t in threading.enumerate()]
@@ -914,11 +902,12 @@ def _run_cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, 
     return code, captured.out, captured.err
 
 
-def _assert_clean(code: int, err: str, allowed: set[int], argv: list[str]) -> None:
-    """A documented exit code; never a traceback; an error is exactly one stderr line."""
-    with contextlib.suppress(Exception):  # outside hypothesis, event() is not allowed
+def _assert_clean(code: int, err: str, expected: int, argv: list[str]) -> None:
+    """The documented exit code for this input; never a traceback; an error is exactly
+    one stderr line."""
+    if currently_in_test_context():  # event() is only allowed inside a hypothesis test
         event(f"exit {code}")
-    assert code in allowed, (code, argv, err)
+    assert code == expected, (code, argv, err)
     assert "Traceback" not in err, (argv, err)
     if code in (2, 3):
         lines = [line for line in err.splitlines() if line.strip()]
@@ -955,6 +944,55 @@ def small_catalogs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "load_catalog", small)
 
 
+#: ``matrix --output`` and ``--layout`` choices as README.rst's "Command line" lists them.
+_OUTPUTS = ("table", "json", "csv", "markdown", "html")
+_LAYOUTS = ("list", "grid")
+
+
+def _refuses(call: Callable[[], object]) -> bool:
+    """True when the library call raises its own error (the CLI's exit 2), else False."""
+    try:
+        call()
+    except AwsprobeError:
+        return True
+    return False
+
+
+def _bad_regions(value: str | tuple[str, ...] | None) -> bool:
+    """Region names the library refuses; "all" is asked of the fake, so never refused."""
+    given = value.split(",") if isinstance(value, str) else list(value or ())
+    names = [n.strip().lower() for n in given if n.strip()]
+    if names == ["all"]:
+        return False
+    return _refuses(lambda: runner_mod.resolve_regions(value, None))
+
+
+def _matrix_options_code(options: dict[str, str]) -> int:
+    """README "Exit codes": 2 when any option value is bad input, else 0 (a plain matrix
+    run has no baseline to drift from, and every answer from the fake is a result)."""
+    workers = options.get("--workers")
+    if workers is not None:
+        try:
+            if not 1 <= int(workers) <= cli.MAX_WORKERS:
+                return 2
+        except ValueError:
+            return 2
+    if options.get("--output", "table") not in _OUTPUTS:
+        return 2
+    if options.get("--layout", "list") not in _LAYOUTS:
+        return 2
+    valid = {o.value for o in Outcome}
+    for part in options.get("--only", "").split(","):
+        name = part.strip().lower().replace("-", "_")
+        if name and name not in valid:
+            return 2
+    actions = options.get("--actions")
+    selection = (options.get("--services"), [actions] if actions else None)
+    if _refuses(lambda: load_catalog(*selection, options.get("--access-level"))):
+        return 2
+    return 2 if _bad_regions(options.get("--regions")) else 0
+
+
 @pytest.mark.usefixtures("small_catalogs", "shared_models")
 @_FUZZ
 @given(data=st.data())
@@ -962,8 +1000,8 @@ def test_fuzzed_matrix_options_end_in_one_line_and_a_documented_code(
     fault_server: StartServer, capsys: pytest.CaptureFixture[str], data: st.DataObject
 ) -> None:
     """Random --regions, --actions, --services, --workers, --output, --only, --layout and
-    --access-level values: exit 0 (valid, probed against the fake) or 2 with exactly one
-    line naming the problem; never a traceback."""
+    --access-level values: exit 2 with exactly one line when any value is bad input, else
+    0 (probed against the fake); never a traceback."""
     fake = _shared_fake("matrix-options", fault_server)
     argv = ["matrix", f"--endpoint-url={fake.url}"]
     options = {
@@ -976,13 +1014,15 @@ def test_fuzzed_matrix_options_end_in_one_line_and_a_documented_code(
         "--layout": st.one_of(st.sampled_from(["list", "grid"]), _VALUE),
         "--access-level": _VALUE,
     }
+    chosen: dict[str, str] = {}
     for option, values in options.items():
         if data.draw(st.booleans(), label=f"use {option}"):
-            argv.append(f"{option}={data.draw(values, label=option)}")
-    if not any(a.startswith(("--actions", "--services")) for a in argv):
-        argv.append("--actions=ec2:DescribeVpcs")
+            chosen[option] = data.draw(values, label=option)
+    if "--actions" not in chosen and "--services" not in chosen:
+        chosen["--actions"] = "ec2:DescribeVpcs"
+    argv += [f"{option}={value}" for option, value in chosen.items()]
     code, _, err = _run_cli(capsys, argv)
-    _assert_clean(code, err, {0, 2}, argv)
+    _assert_clean(code, err, _matrix_options_code(chosen), argv)
 
 
 _JSON = st.recursive(
@@ -1051,7 +1091,7 @@ def test_fuzzed_policy_files_are_rejected_before_the_sandbox_starts(
     path.write_bytes(content)
     argv = ["matrix", "--sandbox", "--policy", str(path), "--actions", "ec2:DescribeVpcs"]
     code, _, err = _run_cli(capsys, argv)
-    _assert_clean(code, err, {2}, argv)
+    _assert_clean(code, err, 2, argv)
     accepted = True
     try:
         sandbox.load_policy(path)
@@ -1142,6 +1182,29 @@ def _plausible_resources(draw: Callable[..., Any]) -> bytes:
     return "\n".join(lines).encode()
 
 
+def _check_code(path: Path) -> int:
+    """README "Exit codes" for ``check`` against the fake, which answers every EC2 dry run
+    ``DryRunOperation`` (allowed) and anything else a 400 error (neither allowed nor
+    denied): 2 for a file, glob or region the library refuses; 1 when a ``deny`` names an
+    EC2 action, or, with ``strict`` (the default), any expectation names another service's;
+    else 0."""
+    from awsprobe.expect import Expectations, Expected
+
+    try:
+        expectations = Expectations.load(path)
+        pairs = expectations.expand(("us-east-1",))  # conftest's AWS_DEFAULT_REGION
+    except AwsprobeError:
+        return 2
+    if _bad_regions(expectations.regions_needed(("us-east-1",))):
+        return 2
+    for expectation, entry, _ in pairs:
+        if entry.service != "ec2" and expectations.strict:
+            return 1
+        if entry.service == "ec2" and expectation.expected is Expected.DENY:
+            return 1
+    return 0
+
+
 @pytest.mark.usefixtures("shared_models")
 @_fuzz(30)
 @given(
@@ -1155,16 +1218,16 @@ def test_fuzzed_expectation_files_end_in_one_line_and_a_documented_code(
     plausible: bytes,
     junk: bytes,
 ) -> None:
-    """awsprobe check EXPECT.toml with near-valid and random TOML (and non-TOML): 0 or 1
-    when it is a valid file (probed against the fake), else 2 with one line; never a
-    traceback."""
+    """awsprobe check EXPECT.toml with near-valid and random TOML (and non-TOML): 2 with
+    one line when the file, a glob or a region is bad input; else 1 when an expectation
+    is unmet, 0 when all are met (probed against the fake); never a traceback."""
     fake = _shared_fake("expectations", fault_server)
     path = tmp_path / "expect.toml"
     for content in (plausible, junk):
         path.write_bytes(content)
         argv = ["check", str(path), "--endpoint-url", fake.url, "--workers", "4"]
         code, _, err = _run_cli(capsys, argv)
-        _assert_clean(code, err, {0, 1, 2}, argv)
+        _assert_clean(code, err, _check_code(path), argv)
 
 
 def _matrix_document() -> dict[str, Any]:
@@ -1224,21 +1287,52 @@ def _saved_matrices(draw: Callable[..., Any]) -> bytes:
     return text.encode()
 
 
+_Facts = dict[tuple[str, str, str], Outcome]
+
+
+def _facts(matrix: Matrix) -> list[tuple[str, str, str, Outcome]]:
+    return [(r.action, r.region, r.identity, r.outcome) for r in matrix.results]
+
+
+def _drifts(
+    old: list[tuple[str, str, str, Outcome]], new: list[tuple[str, str, str, Outcome]]
+) -> bool:
+    """README ``diff``: one outcome per (action, region) -- per identity too when either
+    side holds several -- and any outcome gained, lost or changed is a difference."""
+    by_identity = len({f[2] for f in old}) > 1 or len({f[2] for f in new}) > 1
+
+    def index(facts: list[tuple[str, str, str, Outcome]]) -> _Facts:
+        return {(a, r, i if by_identity else ""): o for a, r, i, o in facts}
+
+    return index(old) != index(new)
+
+
+def _unloadable(path: Path) -> bool:
+    return _refuses(lambda: Matrix.load(path))
+
+
 @_fuzz(100)
 @given(old=_saved_matrices(), new=_saved_matrices())
 def test_fuzzed_saved_matrices_in_diff_end_in_one_line_and_a_documented_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], old: bytes, new: bytes
 ) -> None:
-    """awsprobe diff A B with mutated saved matrices: 0 or 1 when both load, else 2 with
-    one line naming the file and the problem; never a traceback."""
+    """awsprobe diff A B with mutated saved matrices: 2 with one line naming the first
+    file that does not load, else 1 when the outcomes differ and 0 when they do not;
+    never a traceback."""
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_bytes(old)
     b.write_bytes(new)
     argv = ["diff", str(a), str(b), "--output", "json"]
     code, _, err = _run_cli(capsys, argv)
-    _assert_clean(code, err, {0, 1, 2}, argv)
-    if code == 2:
-        assert str(a) in err or str(b) in err
+    bad = next((path for path in (a, b) if _unloadable(path)), None)
+    if bad is not None:
+        _assert_clean(code, err, 2, argv)
+        assert str(bad) in err
+        return
+    differs = _drifts(_facts(Matrix.load(a)), _facts(Matrix.load(b)))
+    _assert_clean(code, err, 1 if differs else 0, argv)
+    if old == new:
+        assert code == 0
 
 
 @pytest.mark.usefixtures("shared_models")
@@ -1257,17 +1351,29 @@ def test_fuzzed_baselines_and_resources_end_in_one_line_and_a_documented_code(
     junk: bytes,
 ) -> None:
     """matrix --baseline FILE (a mutated saved matrix) and --resources FILE (near-valid
-    and random TOML): 0/1 when valid (probed against the fake), else 2 with one line;
-    never a traceback."""
+    and random TOML): 2 with one line for a file that does not load; else a baseline run
+    is 1 when its outcomes drift from the baseline's (the fake allows ec2:DescribeVpcs in
+    us-east-1) and 0 when not, a resources run 0; never a traceback."""
+    from awsprobe.discover import load_resources
+
     fake = _shared_fake("baseline-resources", fault_server)
     base = ["matrix", "--endpoint-url", fake.url, "--actions", "ec2:DescribeVpcs"]
-    runs = [("baseline.json", "--baseline", baseline)]
-    runs += [("resources.toml", "--resources", content) for content in (plausible, junk)]
-    for name, option, content in runs:
-        (tmp_path / name).write_bytes(content)
-        argv = [*base, option, str(tmp_path / name)]
+    path = tmp_path / "baseline.json"
+    path.write_bytes(baseline)
+    argv = [*base, "--baseline", str(path)]
+    code, _, err = _run_cli(capsys, argv)
+    if _unloadable(path):
+        expected = 2
+    else:
+        run = [("ec2:DescribeVpcs", "us-east-1", ARN, Outcome.ALLOWED)]
+        expected = 1 if _drifts(_facts(Matrix.load(path)), run) else 0
+    _assert_clean(code, err, expected, argv)
+    path = tmp_path / "resources.toml"
+    for content in (plausible, junk):
+        path.write_bytes(content)
+        argv = [*base, "--resources", str(path)]
         code, _, err = _run_cli(capsys, argv)
-        _assert_clean(code, err, {0, 1, 2}, argv)
+        _assert_clean(code, err, 2 if _refuses(lambda: load_resources(path)) else 0, argv)
 
 
 _ONE_VPC = ["matrix", "--actions", "ec2:DescribeVpcs"]
@@ -1279,15 +1385,6 @@ def _deep_json() -> bytes:
 
 def _deep_toml() -> bytes:
     return b"allow = " + b"[" * 100_000
-
-
-_NEEDS_DEPTH = (
-    "needs: every file loader to turn RecursionError (deeply nested JSON/TOML) into its "
-    "one-line error -- awsprobe/matrix.py Matrix.loads(), awsprobe/sandbox.py load_policy(), "
-    "awsprobe/expect.py Expectations.load(), awsprobe/discover.py load_resources(): catch "
-    "RecursionError next to ValueError/TOMLDecodeError and raise SchemaError/SandboxError "
-    "'... nested too deeply'"
-)
 
 
 @pytest.mark.parametrize(
@@ -1309,7 +1406,7 @@ def test_deeply_nested_files_are_one_line_errors(
     path.write_bytes(content)
     args = [a.replace("{path}", str(path)) for a in argv]
     code, _, err = _run_cli(capsys, args)
-    _assert_clean(code, err, {2}, args)
+    _assert_clean(code, err, 2, args)
 
 
 def test_a_saved_matrix_with_an_enormous_number_is_a_one_line_error(
@@ -1321,7 +1418,7 @@ def test_a_saved_matrix_with_an_enormous_number_is_a_one_line_error(
     path = tmp_path / "m.json"
     path.write_text(json.dumps(document))
     code, _, err = _run_cli(capsys, ["diff", str(path), str(path)])
-    _assert_clean(code, err, {2}, ["diff"])
+    _assert_clean(code, err, 2, ["diff"])
 
 
 @pytest.mark.parametrize(
@@ -1343,9 +1440,9 @@ def test_huge_files_are_one_line_errors_in_bounded_time(
     with path.open("wb") as handle:
         handle.truncate(64 * 2**20)
     args = [a.replace("{path}", str(path)) for a in argv]
-    with within(10.0):
+    with within(10.0):  # refused early: under 0.5 s measured on 2 cores, bound 20x
         code, _, err = _run_cli(capsys, args)
-    _assert_clean(code, err, {2}, args)
+    _assert_clean(code, err, 2, args)
 
 
 def test_unknown_schema_versions_name_the_version(
@@ -1357,7 +1454,7 @@ def test_unknown_schema_versions_name_the_version(
     path = tmp_path / "future.json"
     path.write_text(json.dumps(document))
     code, _, err = _run_cli(capsys, ["diff", str(path), str(path)])
-    _assert_clean(code, err, {2}, ["diff"])
+    _assert_clean(code, err, 2, ["diff"])
     assert "awsprobe.matrix/99" in err
     assert SCHEMA in err
 
@@ -1370,7 +1467,7 @@ def test_an_absurd_worker_count_is_bad_input(
     Runner refuses such a count too."""
     argv = ["matrix", "--endpoint-url", "http://127.0.0.1:9", "--actions", "ec2:DescribeVpcs"]
     code, _, err = _run_cli(capsys, [*argv, "--workers", "100000000"])
-    _assert_clean(code, err, {2}, argv)
+    _assert_clean(code, err, 2, argv)
     assert "--workers" in err
     assert not probe_stub
     with pytest.raises(UsageError, match="workers"):
@@ -1564,7 +1661,7 @@ def _call(clients: _Clients, entry: CatalogEntry, params: dict[str, Any]) -> str
         return "refused"
     except ParamValidationError:
         return "invalid"
-    except Exception:  # an answer that did not parse, a ClientError...: it was sent
+    except (ClientError, BotoCoreError):  # an error answer, or one that did not parse: sent
         return "sent"
     return "sent"
 
@@ -1949,14 +2046,6 @@ def test_without_no_verify_ssl_verification_stays_on(
     assert code == 2
     assert "verif" not in err.lower()
     assert probe_stub[0]["verify"] in (None, True)
-
-
-_NEEDS_LOOPBACK_CHECK = (
-    "needs: awsprobe/cli.py _target() to decide loopback by address, not prefix: "
-    "hostname == 'localhost' or ipaddress.ip_address(hostname).is_loopback (ValueError -> "
-    "not loopback); today any hostname starting with '127.' or 'localhost' counts, so "
-    "http://localhost.attacker.example and http://127.0.0.1.nip.io get no warning"
-)
 
 
 @pytest.mark.parametrize(

