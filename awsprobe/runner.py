@@ -69,6 +69,7 @@ __all__ = [
     "ProbeInterrupted",
     "Runner",
     "Task",
+    "backoff_delay",
     "caller_identity",
     "can",
     "expand",
@@ -93,6 +94,9 @@ CONNECT_TIMEOUT: Final = 5.0
 READ_TIMEOUT: Final = 15.0
 BACKOFF_BASE: Final = 0.2
 BACKOFF_CAP: Final = 20.0
+#: The default source of backoff jitter: the OS's, never the random module's state, and
+#: never one copied into forked workers (they would all back off in step).
+_JITTER: Final = random.SystemRandom()
 
 #: Codes that, on the first probe of a (service, region), mean the region is not usable.
 REGION_DISABLED_CODES: Final = frozenset({"AuthFailure", "OptInRequired"})
@@ -369,6 +373,8 @@ class Runner:
         self.verify = verify
         self.max_attempts = max_attempts
         self.pacer = pacer or Pacer()
+        #: The source of backoff jitter (replaceable, e.g. by a seeded one in tests).
+        self.rng: random.Random = _JITTER
         self._identity = identity
         self._clients: dict[tuple[str, str], BaseClient] = {}
         self._lock = threading.Lock()
@@ -464,8 +470,7 @@ class Runner:
                 break
             if answer.code in THROTTLE_CODES or answer.http_status == 429:
                 self.pacer.throttled(account, region, entry.service, entry.operation)
-            backoff = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempts))
-            if self._stop.wait(backoff):
+            if self._stop.wait(backoff_delay(attempts, self.rng)):
                 break
         if answer is None:  # stopped before anything was sent: no result to report
             raise _Skipped
@@ -724,6 +729,16 @@ class _Expired(Exception):
 
 class _Skipped(Exception):
     """Internal: a probe not sent because the run was stopping."""
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """How long to wait after failed attempt number ``attempt`` (1 for the first).
+
+    Capped exponential backoff with full jitter: uniform over
+    ``[0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)]``, the model of botocore's
+    ``retries/standard.py`` ``ExponentialBackoff`` (its cap is also 20 s).
+    """
+    return (rng or _JITTER).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
 
 def _retryable(answer: Answer) -> bool:
