@@ -160,8 +160,8 @@ class Answer:
     def from_exception(cls, exc: BaseException) -> Answer:
         """The answer carried by a botocore exception (or its absence)."""
         if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {}) or {}
-            meta = exc.response.get("ResponseMetadata", {}) or {}
+            error = exc.response.get("Error") or {}  # absent or None: no error element
+            meta = exc.response.get("ResponseMetadata") or {}
             status = meta.get("HTTPStatusCode")
             message = error.get("Message")
             return cls(
@@ -176,7 +176,7 @@ class Answer:
     @classmethod
     def from_response(cls, parsed: dict[str, Any]) -> Answer:
         """The answer of a call that returned normally (a 2xx)."""
-        meta = parsed.get("ResponseMetadata", {}) or {}
+        meta = parsed.get("ResponseMetadata") or {}
         status = meta.get("HTTPStatusCode", 200)
         return cls(http_status=int(status))
 
@@ -237,8 +237,8 @@ def is_unreadable(answer: Answer) -> bool:
 
     (A 5xx with an unreadable body is a server error, decided by ``server_error``.)
     """
-    status = answer.http_status or 0
-    return answer.code is not None and answer.code == str(status) and status < 500
+    status = answer.http_status
+    return status is not None and status < 500 and answer.code == str(status)
 
 
 def _unreadable(answer: Answer, _: Signals) -> Verdict | None:
@@ -313,8 +313,8 @@ def _denied(answer: Answer, signals: Signals) -> Verdict | None:
 
 
 def _server_error(answer: Answer, _: Signals) -> Verdict | None:
-    status = answer.http_status or 0
-    if answer.code in SERVER_ERROR_CODES or status >= 500:
+    status = answer.http_status
+    if answer.code in SERVER_ERROR_CODES or (status is not None and status >= 500):
         label = answer.code or f"HTTP {status}"
         return Verdict(
             Outcome.ERROR, "server_error", f"{label}: server error after retries", ErrorKind.SERVER
@@ -322,7 +322,7 @@ def _server_error(answer: Answer, _: Signals) -> Verdict | None:
     return None
 
 
-def _inconclusive(answer: Answer, _: Signals) -> Verdict:
+def _inconclusive(answer: Answer) -> Verdict:
     code = answer.code
     if code is None:
         status = answer.http_status
@@ -360,13 +360,8 @@ def classify(answer: Answer, signals: Signals | Any) -> Verdict:
     ``signals`` is anything with ``success_codes`` and ``denial_codes``, such
     as a :class:`~awsprobe.catalog.CatalogEntry`.
     """
-    sig = (
-        signals
-        if isinstance(signals, Signals)
-        else Signals(frozenset(signals.success_codes), frozenset(signals.denial_codes))
-    )
     for checker in CHECKERS:
-        verdict = checker(answer, sig)
+        verdict = checker(answer, signals)
         if verdict is not None:
             return verdict
-    return _inconclusive(answer, sig)
+    return _inconclusive(answer)

@@ -17,6 +17,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from awsprobe.classify import (
     ErrorKind,
     Outcome,
     Signals,
+    Verdict,
     classify,
 )
 from awsprobe.guard import guarded_client
@@ -223,6 +225,7 @@ DOCUMENTED_CODES = [
     ("kms", "ProvisionedThroughputExceededException", 400, E, THROTTLED),
     ("kms", None, 429, E, THROTTLED),
     # ... and general server errors by status (500, 502, 503, 504).
+    ("kms", None, 500, E, SERVER),
     ("kms", None, 502, E, SERVER),
     ("kms", None, 504, E, SERVER),
     # botocore retries/standard.py, ThrottledRetryableChecker: "the union of all error codes
@@ -249,6 +252,176 @@ def test_documented_codes_classify_as_their_documented_meaning(
     and server codes are errors of their kind, never 'denied' (a denial and an outage differ)."""
     verdict = classify(Answer(code, status), EC2 if service == "ec2" else KMS)
     assert (verdict.outcome, verdict.error_kind) == (outcome, kind), verdict
+
+
+INC = Outcome.INCONCLUSIVE
+CONNECTION = ErrorKind.CONNECTION
+UNKNOWN = "an answer awsprobe does not know; not counted as allowed"
+LOOKUP = (
+    "rejected before a verdict (validation or resource lookup); supply real parameters to decide"
+)
+
+#: (answer, the verdict a user reads): one row per checker and per wording, the checker
+#: named as in the module docstring's list. The reason is shown as a probe's detail, so
+#: it names the code (or the HTTP status when there is none) and what it means.
+VERDICTS = [
+    (
+        Answer.from_exception(ClientError({"Error": {"Message": "x"}}, "RunInstances")),  # type: ignore[arg-type]
+        Verdict(E, "no_answer", "no usable answer (x)", CONNECTION),
+    ),
+    (
+        Answer("400", 400),
+        Verdict(
+            E,
+            "unreadable",
+            "HTTP 400 with a body that could not be read (truncated or malformed): no verdict",
+            CONNECTION,
+        ),
+    ),
+    (
+        Answer(None, 200),
+        Verdict(
+            Outcome.DRY_RUN_IGNORED,
+            "ran_for_real",
+            "HTTP 200: the service answered as if the call ran; it ignored the dry-run flag",
+        ),
+    ),
+    (
+        Answer("DryRunOperation", 412),
+        Verdict(A, "dry_run_success", "DryRunOperation: would have succeeded"),
+    ),
+    (
+        Answer("RequestLimitExceeded", 503),
+        Verdict(E, "throttled", "RequestLimitExceeded: throttled after all retries", THROTTLED),
+    ),
+    (
+        Answer(None, 429),
+        Verdict(E, "throttled", "HTTP 429: throttled after all retries", THROTTLED),
+    ),
+    (
+        Answer("AuthFailure", 401),
+        Verdict(
+            E,
+            "credentials",
+            "AuthFailure: the credentials were not accepted (or the region is not enabled)",
+            CRED,
+        ),
+    ),
+    (
+        Answer("OptInRequired", 401),
+        Verdict(
+            E,
+            "credentials",
+            "OptInRequired: the account is not subscribed here or the region is not enabled",
+            REGION,
+        ),
+    ),
+    (
+        Answer("Blocked", 403),
+        Verdict(E, "credentials", "Blocked: the account cannot use this service yet", ACCOUNT),
+    ),
+    (
+        Answer("UnauthorizedOperation", 403),
+        Verdict(D, "denied", "UnauthorizedOperation: not authorized"),
+    ),
+    (
+        Answer("InternalError", 500),
+        Verdict(E, "server_error", "InternalError: server error after retries", SERVER),
+    ),
+    (Answer(None, 502), Verdict(E, "server_error", "HTTP 502: server error after retries", SERVER)),
+    (Answer(None, 400), Verdict(INC, "inconclusive", "HTTP 400 without an error code")),
+    (
+        Answer("InvalidInstanceID.NotFound", 400),
+        Verdict(INC, "inconclusive", f"InvalidInstanceID.NotFound: {LOOKUP}"),
+    ),
+    (Answer("SomethingNew", 400), Verdict(INC, "inconclusive", f"SomethingNew: {UNKNOWN}")),
+    (  # a code without an HTTP status (a ClientError without ResponseMetadata)
+        Answer.from_exception(ClientError({"Error": {"Code": "SomethingNew"}}, "RunInstances")),  # type: ignore[arg-type]
+        Verdict(INC, "inconclusive", f"SomethingNew: {UNKNOWN}"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    VERDICTS,
+    ids=[f"{v.checker}-{a.code or a.http_status}" for a, v in VERDICTS],
+)
+def test_each_verdict_names_its_checker_and_says_why(answer: Answer, verdict: Verdict) -> None:
+    """Outcome, deciding checker, the reason a user reads, and the error kind."""
+    assert classify(answer, EC2) == verdict
+
+
+def _answer_for_body(service: str, body: bytes, status: int) -> Answer:
+    """The answer a guarded client gives when the 'network' returns ``body`` and ``status``."""
+    entry = EC2 if service == "ec2" else KMS
+    client, replay = _replaying_client(service)
+    replay.body, replay.status = body, status
+    ctype = "text/xml" if service == "ec2" else "application/x-amz-json-1.1"
+    replay.headers = {"Content-Type": ctype}
+    try:
+        parsed = getattr(client, entry.method)(**entry.probe_params())
+    except Exception as exc:
+        return Answer.from_exception(exc)
+    return Answer.from_response(parsed)
+
+
+#: (service, body, HTTP status, the Answer's code, its message, checker, outcome, kind):
+#: bodies AWS never documents, through botocore's own parsers. botocore/parsers.py makes up
+#: Code = str(status) for a body it cannot read (JSON: BaseJSONParser's fallback; any
+#: protocol: a 5xx with an empty or <html> body, _do_generic_error_parse, with the status's
+#: reason phrase as the message), and gives no Code for an error element without one.
+PARSED = [
+    ("kms", b"not json", 400, "400", "not json", "unreadable", E, CONNECTION),
+    ("kms", b"", 403, "403", None, "unreadable", E, CONNECTION),
+    ("kms", b"{}", 400, "400", None, "unreadable", E, CONNECTION),
+    ("kms", b"", 500, "500", "Internal Server Error", "server_error", E, SERVER),
+    ("ec2", b"", 503, "503", "Service Unavailable", "server_error", E, SERVER),
+    ("ec2", b"<html></html>", 502, "502", "Bad Gateway", "server_error", E, SERVER),
+    (
+        "ec2",
+        b"<Response><Errors><Error><Message>x</Message></Error></Errors></Response>",
+        400,
+        None,
+        "x",
+        "inconclusive",
+        INC,
+        None,
+    ),
+    ("ec2", b"<Response/>", 403, None, None, "inconclusive", INC, None),
+    ("kms", b"{}", 300, None, None, "inconclusive", INC, None),  # 300 is not a 2xx: no run
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "body", "status", "code", "message", "checker", "outcome", "kind"), PARSED
+)
+def test_bodies_botocore_cannot_read_are_never_a_verdict(
+    service: str,
+    body: bytes,
+    status: int,
+    code: str | None,
+    message: str | None,
+    checker: str,
+    outcome: Outcome,
+    kind: ErrorKind | None,
+) -> None:
+    """A made-up code is an error (unreadable 4xx, or a 5xx); an HTTP error without a code
+    is inconclusive: neither is a permission fact."""
+    answer = _answer_for_body(service, body, status)
+    assert (answer.code, answer.http_status, answer.message) == (code, status, message)
+    verdict = classify(answer, EC2 if service == "ec2" else KMS)
+    assert (verdict.checker, verdict.outcome, verdict.error_kind) == (checker, outcome, kind)
+
+
+def test_an_error_xml_botocore_cannot_parse_is_no_answer() -> None:
+    """EC2 (query protocol) with an empty 400 body: botocore raises ResponseParserError,
+    so there is no HTTP answer at all."""
+    answer = _answer_for_body("ec2", b"", 400)
+    assert (answer.code, answer.http_status) == (None, None)
+    assert isinstance(answer.exception, ResponseParserError)
+    verdict = classify(answer, EC2)
+    assert (verdict.checker, verdict.outcome, verdict.error_kind) == ("no_answer", E, CONNECTION)
 
 
 def test_checkers_run_in_the_documented_order() -> None:
@@ -320,3 +493,26 @@ def test_echoed_secrets_are_redacted_but_the_encoded_blob_is_kept() -> None:
     assert answer.message is not None
     assert "AKIAABCDEFGHIJKLMNOP" not in answer.message
     assert answer.message.endswith(blob)
+
+
+#: Every code this file's tables cite, so the fuzz below meets real ones often.
+CITED_CODES = sorted({row[1] for row in DOCUMENTED_CODES if row[1]} | {"DryRunOperationException"})
+#: The services' documented dry-run success signals: EC2 API Reference, Error codes
+#: (DryRunOperation), and KMS Developer Guide, Testing your permissions
+#: (DryRunOperationException).
+DOCUMENTED_SUCCESS = {"ec2": "DryRunOperation", "kms": "DryRunOperationException"}
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    service=st.sampled_from(sorted(DOCUMENTED_SUCCESS)),
+    code=st.one_of(st.none(), st.sampled_from(CITED_CODES), st.text(max_size=40)),
+    status=st.one_of(st.none(), st.integers(min_value=0, max_value=999)),
+)
+def test_fuzz_real_entries_are_allowed_only_on_their_documented_success_code(
+    service: str, code: str | None, status: int | None
+) -> None:
+    """For the catalog's EC2 and KMS entries, with any status: 'allowed' exactly when the
+    code is that service's documented success signal (an unknown code never is)."""
+    verdict = classify(Answer(code, status), EC2 if service == "ec2" else KMS)
+    assert (verdict.outcome is Outcome.ALLOWED) is (code == DOCUMENTED_SUCCESS[service])
