@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
@@ -69,6 +69,8 @@ EXEMPT_OPERATIONS: Final = frozenset(
 
 #: Attribute set on a client once its guard is installed (so it is installed once).
 GUARD_MARKER: Final = "_awsprobe_guarded"
+#: The guard's botocore handler id: registering it again on the same events is a no-op.
+_GUARD_ID: Final = "awsprobe-dry-run-guard"
 
 _QUERY_PROTOCOLS = frozenset({"ec2", "query"})
 _READ_VERBS = ("Describe", "List", "Get")
@@ -83,7 +85,7 @@ def install_guard(
     ``allow`` lets this one client also send the listed read-only operations
     without a flag (resource discovery's Describe/List allow-list, nothing else).
     """
-    if getattr(client, GUARD_MARKER, False):
+    if hasattr(client, GUARD_MARKER):  # set below, only ever to True
         return client
     model: ServiceModel = client.meta.service_model
     service = model.service_name
@@ -93,13 +95,13 @@ def install_guard(
                 allowed_service, operation, "only Describe/List/Get calls may skip the flag"
             )
 
-    def _guard(request: AWSPreparedRequest, event_name: str = "", **_: Any) -> None:
-        operation = event_name.rsplit(".", 1)[-1]
+    def _guard(request: AWSPreparedRequest, event_name: str, **_: Any) -> None:
+        operation = event_name.rpartition(".")[2]  # botocore always passes event_name
         if (service, operation) in allow:
             return
         check_request(model, service, operation, request)
 
-    client.meta.events.register_first("before-send", _guard, unique_id="awsprobe-dry-run-guard")
+    client.meta.events.register_first("before-send", _guard, unique_id=_GUARD_ID)
     setattr(client, GUARD_MARKER, True)
     return client
 
@@ -196,14 +198,14 @@ def check_request(
     operation: str,
     request: AWSPreparedRequest,
     *,
-    honour_exemptions: bool = True,
+    exempt: Collection[tuple[str, str]] = EXEMPT_OPERATIONS,
 ) -> None:
     """Raise :class:`UnsafeRequestError` unless ``request`` carries its dry-run flag.
 
-    With ``honour_exemptions=False`` the exempt operations are checked too (the
-    sandbox uses that to tell a dry run of ``DescribeRegions`` from a real call).
+    ``exempt`` names the (service, operation) pairs let through without a flag; the
+    sandbox passes none, to tell a dry run of ``DescribeRegions`` from a real call.
     """
-    if honour_exemptions and (service, operation) in EXEMPT_OPERATIONS:
+    if (service, operation) in exempt:
         return
     if operation not in model.operation_names:
         raise UnsafeRequestError(service, operation, "unknown operation")
@@ -257,21 +259,20 @@ def _query_wire_name(protocol: str, member: str, serialization: Mapping[str, Any
 
 
 def _body_text(body: Any) -> str | None:
-    if body is None:
-        return ""
+    """The body as text; None when there is none or it cannot be read as UTF-8."""
     if isinstance(body, bytes | bytearray):
         try:
-            return bytes(body).decode("utf-8")
+            return bytes(body).decode()
         except UnicodeDecodeError:
             return None
     if isinstance(body, str):
         return body
-    return None  # a stream: cannot be inspected without consuming it
+    return None  # no body, or a stream: cannot be inspected without consuming it
 
 
 def _single(values: list[str]) -> str:
-    # a repeated flag counts only when every copy says true
-    return _TRUE if all(v.lower() == _TRUE for v in values) else values[-1]
+    # a repeated flag counts only when every copy says true; else name the first that does not
+    return next((v for v in values if v.lower() != _TRUE), _TRUE)
 
 
 def _form_value(body: Any, wire: str) -> str | None:
@@ -302,20 +303,41 @@ def _xml_value(body: Any, wire: str) -> str | None:
         root = ElementTree.fromstring(text)
     except ElementTree.ParseError:
         return None
-    values = [(child.text or "").strip() for child in root if child.tag.rsplit("}", 1)[-1] == wire]
+    values = [(child.text or "").strip() for child in root if child.tag.rpartition("}")[2] == wire]
     return _single(values) if values else None
 
 
+class _StrictCBORParser(RpcV2CBORParser):  # type: ignore[misc]
+    """botocore's CBOR reader, refusing a map with a repeated key (ambiguous, so unsafe).
+
+    The one adapter over a private botocore method (``_parse_key_value_pair``, which
+    reads one map entry). Where a botocore lacks it, :data:`_CBOR_STRICT` is false and
+    every CBOR body is refused: a guard that cannot see repeated keys fails closed.
+    tests/test_guard_wire.py fails loudly when botocore changes the method.
+    """
+
+    def _parse_key_value_pair(self, stream: Any, items: dict[Any, Any]) -> None:
+        key = self.parse_data_item(stream)
+        value = self.parse_data_item(stream)
+        if key in items:
+            raise ValueError("duplicate key")
+        items[key] = value  # a null copy is kept, so it counts as a copy
+
+
+#: Whether this botocore lets the guard see repeated CBOR map keys (see _StrictCBORParser).
+_CBOR_STRICT: Final = callable(getattr(RpcV2CBORParser, "_parse_key_value_pair", None))
+
+
 def _cbor_value(body: Any, wire: str) -> str | None:
-    if not isinstance(body, bytes | bytearray) or not body:
+    if not _CBOR_STRICT or not isinstance(body, bytes | bytearray):
         return None
-    parser = RpcV2CBORParser()
+    parser = _StrictCBORParser()
     try:
         stream = parser.get_peekable_stream_from_bytes(bytes(body))
         document = parser.parse_data_item(stream)
-        if stream.read(1):  # trailing bytes: not one well-formed item
+        if stream.read():  # trailing bytes: not one well-formed item
             return None
-    except Exception:  # any decoding failure means we cannot prove the flag is there
+    except Exception:  # any decoding failure (an empty body too) cannot prove the flag
         return None
     if not isinstance(document, dict) or wire not in document:
         return None
@@ -340,5 +362,4 @@ def _json_value(body: Any, wire: str) -> str | None:
         return None
     if not isinstance(document, dict) or wire not in document:
         return None
-    value = document[wire]
-    return _TRUE if value is True else json.dumps(value)
+    return json.dumps(document[wire])  # "true" only for the JSON boolean true
