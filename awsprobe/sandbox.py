@@ -139,7 +139,7 @@ from xml.sax.saxutils import escape
 import boto3
 import botocore.loaders
 import botocore.session
-from botocore.awsrequest import AWSPreparedRequest
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.model import ServiceModel
 
@@ -356,14 +356,13 @@ CONDITION_KEYS: Final = frozenset(
 )
 
 
-def _wildcard(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
-    return _compiled_wildcard(pattern, ignore_case)
+def _wildcard(pattern: str, flags: re.RegexFlag = re.NOFLAG) -> re.Pattern[str]:
+    """IAM's wildcards as a regular expression: ``*`` any run of characters, ``?`` one.
 
-
-@functools.lru_cache(maxsize=4096)
-def _compiled_wildcard(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    Not cached here: ``re.compile`` keeps its own cache of compiled patterns.
+    """
     body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+    return re.compile(body, flags | re.DOTALL)
 
 
 def _string_equals(value: str, wanted: str) -> bool:
@@ -375,7 +374,7 @@ def _string_equals_ignore_case(value: str, wanted: str) -> bool:
 
 
 def _string_like(value: str, wanted: str) -> bool:
-    return _wildcard(wanted, ignore_case=False).fullmatch(value) is not None
+    return _wildcard(wanted).fullmatch(value) is not None
 
 
 def _arn_like(value: str, wanted: str) -> bool:
@@ -746,7 +745,7 @@ def _normalise_context(context: Mapping[str, str | Sequence[str]]) -> dict[str, 
 
 
 def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    statements = document.get("Statement", []) if isinstance(document, Mapping) else []
+    statements = document.get("Statement") if isinstance(document, Mapping) else None
     if isinstance(statements, Mapping):
         statements = [statements]
     if not isinstance(statements, list):
@@ -790,7 +789,7 @@ def _applies(statement: Mapping[str, Any], action: str, context: Mapping[str, li
 
 
 def _any_action_matches(patterns: Sequence[str], action: str) -> bool:
-    return any(_wildcard(p, ignore_case=True).fullmatch(action) for p in patterns)
+    return any(_wildcard(p, re.IGNORECASE).fullmatch(action) for p in patterns)
 
 
 def _conditions_hold(condition: Mapping[str, Any], context: Mapping[str, list[str]]) -> bool:
@@ -1933,13 +1932,12 @@ def _is_dry_run(route: _Route, request: _Incoming) -> bool:
     """Whether the request carries its dry-run flag: the guard's own wire check."""
     if dry_run_member(route.model.operation_model(route.operation)) is None:
         return False
-    prepared = AWSPreparedRequest(
-        request.method, request.url, dict(request.headers), request.body, False
-    )
+    # prepared the way botocore prepares its own requests before ``before-send``
+    prepared = AWSRequest(
+        method=request.method, url=request.url, headers=request.headers, data=request.body
+    ).prepare()
     try:
-        check_request(
-            route.model, route.service, route.operation, prepared, honour_exemptions=False
-        )
+        check_request(route.model, route.service, route.operation, prepared, exempt=())
     except UnsafeRequestError:
         return False
     return True
