@@ -456,16 +456,23 @@ def _entry_from_row(row: Mapping[str, Any]) -> CatalogEntry:
     reason = row["reason"]
     if reason is not None and type(reason) is not str:
         raise TypeError("reason")
+    service = _typed(row, "service", str)
+    operation = _typed(row, "operation", str)
+    probe = _typed(row, "probe", bool)
+    if probe is not _behaviour(service, operation).probe:
+        # a cache never decides what is sent: the behaviour tables do (a flipped row is
+        # corrupt, and the whole file is rebuilt)
+        raise ValueError("probe")
     return CatalogEntry(
-        service=_typed(row, "service", str),
-        operation=_typed(row, "operation", str),
+        service=service,
+        operation=operation,
         action=_typed(row, "action", str),
         access_level=AccessLevel(_typed(row, "access_level", str)),
         protocol=_typed(row, "protocol", str),
         dry_run_member=_typed(row, "dry_run_member", str),
         success_codes=frozenset(_strings(row, "success_codes")),
         denial_codes=frozenset(_strings(row, "denial_codes")),
-        probe=_typed(row, "probe", bool),
+        probe=probe,
         reason=reason,
         also_requires=tuple(_strings(row, "also_requires")),
         params=_decode(_typed(row, "params", dict)),

@@ -461,8 +461,8 @@ class Runner:
         while True:
             attempts += 1
             wait_for = self.pacer.delay(account, region, entry.service, entry.operation)
-            if wait_for > 0 and self._stop.wait(wait_for):
-                break
+            if self._stop.is_set() or (wait_for > 0 and self._stop.wait(wait_for)):
+                break  # a stopped runner sends nothing more
             answer = self._send(call, entry, replaced)
             if answer.code in EXPIRED_CODES and attempts < self.max_attempts and self._refresh():
                 continue  # refreshable credentials (an assumed role) refresh instead of stopping
@@ -765,7 +765,8 @@ def expand(
     for region in regions:
         chosen = {k: list(v) for k, v in given.items()}
         for key, ids in ((discovered or {}).get(region) or {}).items():
-            chosen.setdefault(key, []).extend(i for i in ids if i not in chosen.get(key, []))
+            known = chosen.setdefault(key, [])
+            known.extend(i for i in ids if i not in known)
         for entry in entry_list:
             if not entry.probe:
                 continue

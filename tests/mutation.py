@@ -109,8 +109,8 @@ GROUPS: tuple[Group, ...] = (
     ),
     Group(
         "classify",
-        (Target("awsprobe/classify.py", ("*",)),),
-        ("tests/test_classify.py",),
+        (Target("awsprobe/classify.py", ("*", "Answer.*")),),
+        ("tests/test_classify.py", "tests/test_classify_answer.py"),
     ),
     Group(
         "probe gating",

@@ -16,7 +16,7 @@ from typing import Any
 
 import botocore
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from awsprobe import catalog as catalog_mod
@@ -304,6 +304,7 @@ _PARAMS = st.recursive(
 )
 
 
+@settings(deadline=None)  # hypothesis's 200 ms per example is a wall-time bound
 @given(st.dictionaries(_KEYS, _PARAMS, max_size=4))
 def test_params_round_trip_through_json_exactly(params: dict[str, Any]) -> None:
     """bytes, timestamps, tuples and lists come back as the same types and values."""
