@@ -462,7 +462,7 @@ def _entry_from_row(row: Mapping[str, Any]) -> CatalogEntry:
     if probe is not _behaviour(service, operation).probe:
         # a cache never decides what is sent: the behaviour tables do (a flipped row is
         # corrupt, and the whole file is rebuilt)
-        raise ValueError("probe")
+        raise ValueError("probe flag disagrees with the behaviour tables")
     return CatalogEntry(
         service=service,
         operation=operation,

@@ -307,6 +307,10 @@ def _xml_value(body: Any, wire: str) -> str | None:
     return _single(values) if values else None
 
 
+class _RepeatedKey(ValueError):
+    """A body repeats a key: which copy a server reads cannot be known, so it proves nothing."""
+
+
 class _StrictCBORParser(RpcV2CBORParser):  # type: ignore[misc]
     """botocore's CBOR reader, refusing a map with a repeated key (ambiguous, so unsafe).
 
@@ -320,7 +324,7 @@ class _StrictCBORParser(RpcV2CBORParser):  # type: ignore[misc]
         key = self.parse_data_item(stream)
         value = self.parse_data_item(stream)
         if key in items:
-            raise ValueError("duplicate key")
+            raise _RepeatedKey
         items[key] = value  # a null copy is kept, so it counts as a copy
 
 
@@ -348,7 +352,7 @@ def _cbor_value(body: Any, wire: str) -> str | None:
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [key for key, _ in pairs]
     if len(keys) != len(set(keys)):
-        raise ValueError("duplicate key")
+        raise _RepeatedKey
     return dict(pairs)
 
 

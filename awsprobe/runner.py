@@ -233,9 +233,7 @@ class Pacer:
             bucket.tokens = min(bucket.capacity, bucket.tokens + (now - bucket.stamp) * bucket.rate)
             bucket.stamp = now
             bucket.tokens -= 1.0
-            if bucket.tokens >= 0:
-                return 0.0
-            return -bucket.tokens / bucket.rate
+            return max(0.0, -bucket.tokens / bucket.rate)
 
     def throttled(self, account: str, region: str, service: str, operation: str) -> None:
         """AWS throttled this action: halve its refill rate (not below 0.1/s)."""
@@ -746,8 +744,8 @@ def _retryable(answer: Answer) -> bool:
         return True
     if answer.code is None and isinstance(answer.exception, _RETRYABLE_EXCEPTIONS):
         return True
-    status = answer.http_status or 0
-    return status == 429 or status >= 500
+    status = answer.http_status
+    return status is not None and (status == 429 or status >= 500)
 
 
 def expand(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -982,3 +983,25 @@ def test_a_cache_file_with_a_flipped_probe_is_rebuilt_not_probed(cache_dir: Path
     catalog_mod._service_entries.cache_clear()
     entries = catalog_mod._service_entries("network-firewall")
     assert not any(e.probe for e in entries)
+
+
+def test_a_flipped_operation_row_is_judged_by_that_operation(
+    cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """appstream's CreateUpdatedImage answers its dry run like a real call (it returns
+    canUpdateImage: botocore data/appstream/2016-12-01/service-2.json) though appstream's
+    CreateImportedImage is probed: a cache row flipping CreateUpdatedImage to probed is
+    refused by that operation's own rule, the debug log says why, and the file is rebuilt."""
+    catalog_mod._service_entries("appstream")
+    (path,) = cache_dir.glob("catalog-*-appstream-*.json")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    (row,) = [r for r in raw["entries"] if r["operation"] == "CreateUpdatedImage"]
+    assert row["probe"] is False
+    row["probe"], row["reason"] = True, None
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    catalog_mod._service_entries.cache_clear()
+    with caplog.at_level(logging.DEBUG, logger="awsprobe.catalog"):
+        entries = {e.operation: e for e in catalog_mod._service_entries("appstream")}
+    assert entries["CreateImportedImage"].probe
+    assert not entries["CreateUpdatedImage"].probe
+    assert "ValueError('probe flag disagrees with the behaviour tables')" in caplog.text
