@@ -92,9 +92,9 @@ def _answer_via_botocore(service: str, fixture: str, status: int) -> Answer:
     return Answer.from_response(parsed)
 
 
-RECORDED = [
-    # (fixture, service, HTTP status, outcome, code). Despite the table's name these are
-    # not recordings: tests/fixtures/SOURCES.toml gives each one's documentation source.
+MODELLED_ANSWERS = [
+    # (fixture, service, HTTP status, outcome, code). Not recordings: each is modelled on
+    # AWS's documentation, and tests/fixtures/SOURCES.toml gives its source.
     ("ec2-dry-run-operation.xml", "ec2", 412, Outcome.ALLOWED, "DryRunOperation"),
     ("ec2-unauthorized-operation.xml", "ec2", 403, Outcome.DENIED, "UnauthorizedOperation"),
     ("ec2-unauthorized-no-blob.xml", "ec2", 403, Outcome.DENIED, "UnauthorizedOperation"),
@@ -123,8 +123,8 @@ RECORDED = [
 ]
 
 
-@pytest.mark.parametrize(("fixture", "service", "status", "outcome", "code"), RECORDED)
-def test_recorded_aws_answers_classify_as_documented(
+@pytest.mark.parametrize(("fixture", "service", "status", "outcome", "code"), MODELLED_ANSWERS)
+def test_answers_modelled_on_aws_documentation_classify_as_documented(
     fixture: str, service: str, status: int, outcome: Outcome, code: str | None
 ) -> None:
     """Each fixture body (modelled on the AWS documentation; sources in
