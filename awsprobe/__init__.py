@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         AwsprobeError,
         CredentialsError,
         NoMatchError,
+        ProbeInterrupted,
         SandboxError,
         SchemaError,
         UnknownServiceError,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from awsprobe.guard import guarded_client, install_guard
     from awsprobe.identity import WhoAmI, whoami
     from awsprobe.matrix import Identity, Matrix, ProbeResult
-    from awsprobe.runner import ProbeInterrupted, can, probe
+    from awsprobe.runner import can, probe
     from awsprobe.sandbox import Sandbox
     from awsprobe.tables import AccessLevel
 
@@ -45,7 +46,7 @@ _WHERE = {
     "Matrix": "matrix",
     "NoMatchError": "errors",
     "Outcome": "classify",
-    "ProbeInterrupted": "runner",
+    "ProbeInterrupted": "errors",
     "ProbeResult": "matrix",
     "Sandbox": "sandbox",
     "SandboxError": "errors",

@@ -18,7 +18,6 @@ denial signals, and whether awsprobe probes it at all.
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import datetime as _dt
 import difflib
@@ -28,7 +27,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -39,6 +37,7 @@ import botocore
 
 from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
+from awsprobe.files import write_atomic
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
     ACCESS_LEVEL_VERBS,
@@ -250,12 +249,10 @@ def _write_index(path: Path, index: Mapping[str, ServiceIndex]) -> None:
             for s in index.values()
         },
     }
+    data = json.dumps(payload, sort_keys=True).encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, sort_keys=True)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as exc:  # a read-only home is fine: the index is rebuilt next time
         logger.debug("could not cache the dry-run index at %s: %s", path, exc)
 
@@ -502,17 +499,10 @@ def _write_entries(path: Path, key: Mapping[str, Any], entries: Sequence[Catalog
     except _Uncacheable as exc:
         logger.debug("not caching the %s catalog: %s", key["service"], exc)
         return
+    data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".catalog-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(payload, separators=(",", ":")))
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, data)
     except OSError as exc:  # a read-only cache dir is fine: the entries are rebuilt next time
         logger.debug("could not cache the %s catalog at %s: %s", key["service"], path, exc)
 

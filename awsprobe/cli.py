@@ -28,17 +28,18 @@ from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, load_catalog
 from awsprobe.classify import Outcome
 from awsprobe.compare import Drift, diff
-from awsprobe.errors import AwsprobeError, CredentialsError, SchemaError, UsageError
-from awsprobe.matrix import Matrix
-from awsprobe.parallel import WorkerFailed
-from awsprobe.report import FORMATS, render, tabulated
-from awsprobe.runner import (
-    DEFAULT_WORKERS,
-    MAX_WORKERS,
+from awsprobe.errors import (
+    AwsprobeError,
+    CredentialsError,
     CredentialsExpired,
     ProbeInterrupted,
-    probe,
+    SchemaError,
+    UsageError,
+    WorkerFailed,
 )
+from awsprobe.matrix import Matrix
+from awsprobe.report import FORMATS, render, tabulated
+from awsprobe.runner import DEFAULT_WORKERS, MAX_WORKERS, probe
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -612,7 +613,7 @@ def _probe(
 
     An interruption (:class:`ProbeInterrupted`), expired credentials
     (:class:`CredentialsExpired`) or a failed worker process
-    (:class:`~awsprobe.parallel.WorkerFailed`) still return the results gathered so far.
+    (:class:`WorkerFailed`) still return the results gathered so far.
     """
     if args.discover < 0:
         raise UsageError(f"--discover takes a positive number, not {args.discover}")

@@ -24,7 +24,7 @@ from typing import Any, Final
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from awsprobe.errors import AwsprobeError, UsageError
+from awsprobe.errors import AwsprobeError, EndpointUnreachable, UsageError
 from awsprobe.guard import guarded_client
 
 __all__ = [
@@ -218,7 +218,7 @@ def decode_authorization_message(
             ) from exc
         raise AwsprobeError(f"sts:DecodeAuthorizationMessage failed: {code}") from exc
     except BotoCoreError as exc:
-        raise AwsprobeError(f"cannot reach STS to decode the message ({exc})") from exc
+        raise EndpointUnreachable("STS to decode the message", str(exc)) from exc
     text = str(answer.get("DecodedMessage", ""))
     return parse_decoded(text, service_prefix), text
 

@@ -75,7 +75,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from awsprobe.errors import AwsprobeError, CredentialsError, UsageError
+from awsprobe.errors import CredentialsError, EndpointUnreachable, UsageError
 from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity
 
@@ -816,10 +816,7 @@ def whoami(
     except _CREDENTIAL_ERRORS as exc:
         raise CredentialsError(f"cannot load AWS credentials: {_one_line(exc)}") from exc
     except BotoCoreError as exc:
-        raise AwsprobeError(
-            f"cannot reach STS to identify the caller ({_one_line(exc)}); "
-            "check --endpoint-url and the network"
-        ) from exc
+        raise EndpointUnreachable("STS to identify the caller", _one_line(exc)) from exc
     finally:
         close_client(client)
     frozen = credentials.get_frozen_credentials()  # already fresh: the call above used them
@@ -1041,10 +1038,7 @@ def _mint(
     except _CREDENTIAL_ERRORS as exc:
         raise CredentialsError(f"cannot load AWS credentials: {_one_line(exc)}") from exc
     except BotoCoreError as exc:
-        raise AwsprobeError(
-            f"cannot reach STS for sts:{operation} ({_one_line(exc)}); "
-            "check --endpoint-url and the network"
-        ) from exc
+        raise EndpointUnreachable(f"STS for sts:{operation}", _one_line(exc)) from exc
     return answer
 
 

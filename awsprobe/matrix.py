@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from awsprobe._version import __version__
 from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.decode import Explanation
 from awsprobe.errors import NoMatchError, SchemaError
+from awsprobe.files import write_atomic
 
 __all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult"]
 
@@ -350,16 +350,7 @@ class Matrix:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON atomically (a temporary file renamed over ``path``)."""
-        target = Path(path)
-        directory = target.parent if str(target.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.dumps())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, self.dumps().encode("utf-8"))
 
     @classmethod
     def from_json(cls, raw: Any) -> Matrix:

@@ -17,7 +17,7 @@ process, and the results stream back to the parent as they arrive.
   its share of the threads.
 * Stopping: Ctrl-C (or :class:`KeyboardInterrupt`) in the parent stops every
   worker; the probes in flight are answered and kept, the run raises
-  :class:`~awsprobe.runner.ProbeInterrupted` with the partial matrix. A worker
+  :class:`~awsprobe.errors.ProbeInterrupted` with the partial matrix. A worker
   whose parent died stops too.
 
 Forking is used only when the calling process has no other thread (forking a
@@ -44,7 +44,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from awsprobe.errors import AwsprobeError, UnsafeRequestError, UsageError
+from awsprobe.errors import (
+    CredentialsExpired,
+    ProbeInterrupted,
+    UnsafeRequestError,
+    UsageError,
+    WorkerFailed,
+)
 from awsprobe.matrix import Identity, Matrix, ProbeResult
 
 __all__ = [
@@ -76,14 +82,6 @@ _GRACE: Final = 30.0
 #: A worker sends its results in batches of this many, or after this many seconds.
 _BATCH: Final = 64
 _FLUSH: Final = 0.1
-
-
-class WorkerFailed(AwsprobeError):
-    """A worker process failed; the results it sent before are kept in ``matrix``."""
-
-    def __init__(self, message: str, matrix: Matrix) -> None:
-        self.matrix = matrix
-        super().__init__(message)
 
 
 def usable_cores() -> int:
@@ -264,7 +262,7 @@ def _worker(share: _Share, connection: Any, stop: Any, parent: int) -> None:
     """A worker process: probe the share, stream every result to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from awsprobe.runner import CredentialsExpired, Pacer, ProbeInterrupted, Runner
+    from awsprobe.runner import Pacer, Runner
 
     stopping = threading.Event()
     current: list[Runner] = []
@@ -340,13 +338,13 @@ def run_in_processes(
     ``sessions`` are botocore sessions, one per identity; ``options`` the
     :class:`~awsprobe.runner.Runner` keyword arguments (``workers`` is
     divided among the processes). Raises
-    :class:`~awsprobe.runner.ProbeInterrupted` (partial matrix) on
+    :class:`~awsprobe.errors.ProbeInterrupted` (partial matrix) on
     :class:`KeyboardInterrupt` and :class:`WorkerFailed` when a worker fails.
     """
     import multiprocessing
     from multiprocessing.connection import wait
 
-    from awsprobe.runner import ProbeInterrupted, _combine, assemble
+    from awsprobe.runner import _combine, assemble
 
     started = _dt.datetime.now(_dt.UTC)
     method = "fork" if fork_safe() else "spawn"

@@ -54,7 +54,12 @@ from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
 from awsprobe.classify import THROTTLE_CODES, Answer, ErrorKind, Outcome, classify, is_unreadable
 from awsprobe.decode import explain_denials, plain_reason
-from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
+from awsprobe.errors import (
+    CredentialsExpired,
+    ProbeInterrupted,
+    UnsafeRequestError,
+    UsageError,
+)
 from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity, Matrix, ProbeResult
 from awsprobe.params import strip_roles
@@ -143,36 +148,6 @@ _RETRYABLE_EXCEPTIONS: Final = (
     ResponseParserError,
     http.client.IncompleteRead,
 )
-
-
-class ProbeInterrupted(AwsprobeError, KeyboardInterrupt):
-    """The run was interrupted; ``matrix`` holds every result gathered before it."""
-
-    def __init__(self, matrix: Matrix) -> None:
-        self.matrix = matrix
-        super().__init__(
-            f"interrupted after {len(matrix.results)} results; the partial matrix is kept"
-        )
-
-
-class CredentialsExpired(CredentialsError):
-    """Credentials expired mid-run; probing stopped for that identity, ``matrix`` keeps
-    every result gathered (the CLI saves it and exits 3)."""
-
-    def __init__(self, matrix: Matrix, identities: Sequence[str], code: str = "") -> None:
-        self.matrix = matrix
-        self.identities = tuple(identities)
-        self.code = code
-        hint = (
-            "check the clock (RequestExpired also means clock skew) or refresh the credentials"
-            if code == "RequestExpired"
-            else "refresh the credentials (a new session or MFA code)"
-        )
-        said = f" ({code})" if code else ""
-        super().__init__(
-            f"the credentials of {', '.join(self.identities)} expired mid-run{said}; probing "
-            f"stopped after {len(matrix.results)} results (kept); {hint} and run again"
-        )
 
 
 #: Answers that mean the credentials stopped working mid-run (AWS EC2 API Reference, Error

@@ -16,7 +16,7 @@ from awsprobe.decode import (
     parse_decoded,
     plain_reason,
 )
-from awsprobe.errors import AwsprobeError, UsageError
+from awsprobe.errors import EndpointUnreachable, UsageError
 from awsprobe.runner import probe
 from awsprobe.sandbox import DEMO_POLICY, Sandbox
 
@@ -197,9 +197,11 @@ def test_matrix_decode_flag_marks_explicit_denies_in_the_table(
 
 
 def test_decode_of_an_unreachable_sts_is_an_error() -> None:
-    """No STS to talk to: an AwsprobeError naming the problem."""
+    """No STS to talk to: EndpointUnreachable (an AwsprobeError), botocore's error its cause."""
     import boto3
+    from botocore.exceptions import EndpointConnectionError
 
     session = boto3.Session("AKIAFAKEFAKEFAKEFAKE", "x", region_name="us-east-1")
-    with pytest.raises(AwsprobeError, match="cannot reach STS"):
+    with pytest.raises(EndpointUnreachable) as info:
         decode_authorization_message("abc", session, endpoint_url="http://127.0.0.1:9")
+    assert isinstance(info.value.__cause__, EndpointConnectionError)

@@ -46,7 +46,13 @@ from awsprobe import cli
 from awsprobe import runner as runner_mod
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
 from awsprobe.classify import ErrorKind, Outcome
-from awsprobe.errors import AwsprobeError, CredentialsError, UnsafeRequestError, UsageError
+from awsprobe.errors import (
+    AwsprobeError,
+    CredentialsError,
+    EndpointUnreachable,
+    UnsafeRequestError,
+    UsageError,
+)
 from awsprobe.guard import guarded_client
 from awsprobe.matrix import SCHEMA, Identity, Matrix, ProbeResult
 from awsprobe.runner import Pacer, ProbeInterrupted, Runner, probe
@@ -424,10 +430,12 @@ def test_a_run_against_an_endpoint_that_never_answers_is_bounded(
 
 def test_explicit_timeouts_bound_the_identity_call_too(fault_server: StartServer) -> None:
     """probe(read_timeout=0.5): an STS that answers after 1.0 s times out like any other
-    call (AwsprobeError, bounded time) instead of being waited for up to 15 s x 3."""
+    call (EndpointUnreachable, bounded time) instead of being waited for up to 15 s x 3."""
+    from botocore.exceptions import ReadTimeoutError
+
     fake = fault_server(lambda op, nth: Fault.slow(1.0) if op == "GetCallerIdentity" else None)
     # time is the behaviour: one 0.5 s read timeout expected, bound 5x
-    with pytest.raises(AwsprobeError, match=r"cannot reach STS .*Read timeout"), within(2.5):
+    with pytest.raises(EndpointUnreachable) as info, within(2.5):
         probe(
             catalog=Catalog([RUN_INSTANCES]),
             session=_session(),
@@ -436,6 +444,7 @@ def test_explicit_timeouts_bound_the_identity_call_too(fault_server: StartServer
             connect_timeout=0.5,
             read_timeout=0.5,
         )
+    assert isinstance(info.value.__cause__, ReadTimeoutError)
 
 
 def test_probe_honours_explicit_timeouts_for_probes(fault_server: StartServer) -> None:

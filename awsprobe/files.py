@@ -1,0 +1,43 @@
+"""Writing files so that a reader never sees half of one.
+
+A leaf: it imports nothing of awsprobe. :func:`write_atomic` writes the bytes
+to a temporary file beside the target, flushes them to disk and renames the
+temporary file over the target (``os.replace``, atomic on one filesystem), so
+the path holds the old content or the new, never a mix. On any failure --
+an ``OSError``, an exception while writing or syncing, Ctrl-C -- the
+temporary file is removed, the target is left as it was, and the exception
+goes on to the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace the file at ``path`` with ``data`` in one step.
+
+    The temporary file is created in the target's directory (so the rename
+    stays on one filesystem), hidden, and named after the target. The
+    directory must exist.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
