@@ -33,7 +33,6 @@ from botocore.awsrequest import AWSPreparedRequest
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.model import ServiceModel
-from botocore.parsers import RpcV2CBORParser
 
 from awsprobe.catalog import dry_run_member
 from awsprobe.errors import UnsafeRequestError, UsageError
@@ -311,7 +310,13 @@ class _RepeatedKey(ValueError):
     """A body repeats a key: which copy a server reads cannot be known, so it proves nothing."""
 
 
-class _StrictCBORParser(RpcV2CBORParser):  # type: ignore[misc]
+try:  # smithy-rpc-v2-cbor: botocore 1.37.2 and later
+    from botocore.parsers import RpcV2CBORParser as _CBORParser
+except ImportError:  # no CBOR reader: _CBOR_STRICT is false, so every CBOR body is refused
+    _CBORParser = object
+
+
+class _StrictCBORParser(_CBORParser):  # type: ignore[misc]
     """botocore's CBOR reader, refusing a map with a repeated key (ambiguous, so unsafe).
 
     The one adapter over a private botocore method (``_parse_key_value_pair``, which
@@ -329,7 +334,7 @@ class _StrictCBORParser(RpcV2CBORParser):  # type: ignore[misc]
 
 
 #: Whether this botocore lets the guard see repeated CBOR map keys (see _StrictCBORParser).
-_CBOR_STRICT: Final = callable(getattr(RpcV2CBORParser, "_parse_key_value_pair", None))
+_CBOR_STRICT: Final = callable(getattr(_CBORParser, "_parse_key_value_pair", None))
 
 
 def _cbor_value(body: Any, wire: str) -> str | None:

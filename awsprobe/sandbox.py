@@ -1976,10 +1976,13 @@ def _header_message(lines: list[bytes]) -> Any:
 @functools.cache
 def _server_types() -> tuple[Any, Any]:
     """werkzeug's threaded server and moto's request handler, made quiet and stoppable."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-    from werkzeug.serving import ThreadedWSGIServer
+    from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-    class Handler(MotoRequestHandler):
+    base: Any = WSGIRequestHandler  # what moto before 5.2.3 serves with
+    with contextlib.suppress(ImportError):  # moto 5.2.3+: keeps S3's underscored header names
+        from moto.moto_server.werkzeug_app import MotoRequestHandler as base
+
+    class Handler(base):  # type: ignore[misc]
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # each answer is one small write: send it at once
 
@@ -2452,7 +2455,6 @@ class Sandbox:
 
     def _start(self) -> None:
         try:
-            from moto.core.authorization import ActionAuthenticatorMixin
             from moto.core.models import MockAWS
             from moto.moto_server.werkzeug_app import (
                 DomainDispatcherApplication,
@@ -2462,6 +2464,7 @@ class Sandbox:
             raise SandboxError("the sandbox needs moto: pip install 'awsprobe[sandbox]'") from exc
         from moto import settings
 
+        ActionAuthenticatorMixin = _moto_authenticator()
         if MockAWS._nested_count > 0:
             raise SandboxError(
                 "a moto mock_aws is active in this process; the sandbox shares moto's state, "
@@ -2559,8 +2562,8 @@ class Sandbox:
         self._url = None
         if self._saved_auth is not None:
             from moto import settings
-            from moto.core.authorization import ActionAuthenticatorMixin
 
+            ActionAuthenticatorMixin = _moto_authenticator()
             count, requests = self._saved_auth
             settings.INITIAL_NO_AUTH_ACTION_COUNT = count
             ActionAuthenticatorMixin.request_count = requests
@@ -2646,6 +2649,18 @@ def _put_inline_policy(iam: Any, user: str, name: str, policy: Mapping[str, Any]
         iam.put_user_policy(user, name, json.dumps(stored))
     except Exception as exc:  # moto's MalformedPolicyDocument and friends
         raise SandboxError(f"moto's IAM rejected the policy: {exc}; simplify the policy") from exc
+
+
+def _moto_authenticator() -> Any:
+    """moto's ``ActionAuthenticatorMixin``, which counts requests before auth starts.
+
+    It moved from ``moto.core.responses`` to ``moto.core.authorization`` in moto 5.1.
+    """
+    try:
+        from moto.core.authorization import ActionAuthenticatorMixin
+    except ImportError:  # moto 5.0
+        from moto.core.responses import ActionAuthenticatorMixin  # type: ignore[attr-defined]
+    return ActionAuthenticatorMixin
 
 
 def _reset_moto() -> None:
