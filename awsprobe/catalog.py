@@ -456,10 +456,15 @@ def _entry_from_row(row: Mapping[str, Any]) -> CatalogEntry:
     service = _typed(row, "service", str)
     operation = _typed(row, "operation", str)
     probe = _typed(row, "probe", bool)
-    if probe is not _behaviour(service, operation).probe:
+    behaviour = _behaviour(service, operation)
+    if probe is not behaviour.probe:
         # a cache never decides what is sent: the behaviour tables do (a flipped row is
         # corrupt, and the whole file is rebuilt)
         raise ValueError("probe flag disagrees with the behaviour tables")
+    success_codes = frozenset(_strings(row, "success_codes"))
+    if success_codes != behaviour.success_codes:
+        # nor what counts as allowed
+        raise ValueError("success codes disagree with the behaviour tables")
     return CatalogEntry(
         service=service,
         operation=operation,
@@ -467,7 +472,7 @@ def _entry_from_row(row: Mapping[str, Any]) -> CatalogEntry:
         access_level=AccessLevel(_typed(row, "access_level", str)),
         protocol=_typed(row, "protocol", str),
         dry_run_member=_typed(row, "dry_run_member", str),
-        success_codes=frozenset(_strings(row, "success_codes")),
+        success_codes=success_codes,
         denial_codes=frozenset(_strings(row, "denial_codes")),
         probe=probe,
         reason=reason,

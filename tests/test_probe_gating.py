@@ -1005,3 +1005,22 @@ def test_a_flipped_operation_row_is_judged_by_that_operation(
     assert entries["CreateImportedImage"].probe
     assert not entries["CreateUpdatedImage"].probe
     assert "ValueError('probe flag disagrees with the behaviour tables')" in caplog.text
+
+
+def test_a_cache_row_cannot_add_a_success_code(
+    cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What counts as allowed is the behaviour tables' word, never the cache's: a row whose
+    success codes gained one (here EC2's denial code, UnauthorizedOperation, per the EC2 API
+    error codes page) is refused, the debug log says why, and the file is rebuilt."""
+    catalog_mod._service_entries("ec2")
+    (path,) = cache_dir.glob("catalog-*-ec2-*.json")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    (row,) = [r for r in raw["entries"] if r["operation"] == "TerminateInstances"]
+    row["success_codes"] = [*row["success_codes"], "UnauthorizedOperation"]
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    catalog_mod._service_entries.cache_clear()
+    with caplog.at_level(logging.DEBUG, logger="awsprobe.catalog"):
+        entries = {e.operation: e for e in catalog_mod._service_entries("ec2")}
+    assert entries["TerminateInstances"].success_codes == {"DryRunOperation"}
+    assert "success codes disagree with the behaviour tables" in caplog.text
