@@ -44,6 +44,8 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from awsprobe.redact import redact
+
 __all__ = [
     "AUTH_ERROR_CODES",
     "CHECKERS",
@@ -187,8 +189,6 @@ _BLOB_MARK: Final = "Encoded authorization failure message:"
 def _redact(text: str) -> str:
     """Redact what AWS may echo back (tokens, key ids), but never the encoded
     authorization message: an opaque AWS blob that must reach STS intact."""
-    from awsprobe.identity import redact
-
     head, mark, blob = text.partition(_BLOB_MARK)
     return redact(head) + mark + blob
 

@@ -31,10 +31,9 @@ only ones in awsprobe that mint credentials; they are listed in
 :func:`session_exports` / :func:`session_json` are the one place a secret is
 ever output, for ``awsprobe session`` to hand to a shell.
 
-Logging: the library never configures logging. :func:`install_redaction` is
-the opt-in helper the CLI calls with ``--debug``: every record from the named
-logger trees passes through :class:`RedactSecrets` (access key ids masked,
-secrets, session tokens and signatures removed) as it is created.
+Redaction (:func:`redact`, :func:`mask_key`, :class:`RedactSecrets`,
+:func:`install_redaction`) lives in the leaf module :mod:`awsprobe.redact`; the
+names are re-exported here so older imports keep working.
 
 Errors are one line: :class:`~awsprobe.errors.UsageError` for bad input (a
 malformed MFA serial, code or role ARN), :class:`~awsprobe.errors.CredentialsError`
@@ -54,7 +53,7 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
@@ -78,6 +77,14 @@ from botocore.exceptions import (
 from awsprobe.errors import CredentialsError, EndpointUnreachable, UsageError
 from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity
+from awsprobe.redact import (  # re-exported: redaction lived here before awsprobe.redact
+    _ACCESS_KEY_RE,
+    REDACTED_LOGGERS,
+    RedactSecrets,
+    install_redaction,
+    mask_key,
+    redact,
+)
 
 __all__ = [
     "ASSUME_ROLE_METHOD",
@@ -195,125 +202,6 @@ _STS_CONFIG: Final = Config(
     read_timeout=15.0,
 )
 _DEFAULT_REGION: Final = "us-east-1"
-
-# --------------------------------------------------------------------------- masking
-
-_KEY_ID = r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"
-_ACCESS_KEY_RE: Final = re.compile(_KEY_ID)
-#: Names whose value is a secret or a token, in every spelling botocore's debug log uses
-#: (dict reprs, headers, XML and JSON bodies, canonical requests, config files).
-_SECRET_NAMES: Final = (
-    "aws_secret_access_key",
-    "secret_access_key",
-    "SecretAccessKey",
-    "secret_key",
-    "SecretKey",
-    "Secret",
-    "X-Amz-Security-Token",
-    "X-aws-ec2-metadata-token",
-    "aws_session_token",
-    "aws_security_token",
-    "session_token",
-    "SessionToken",
-    "security_token",
-    "TokenCode",
-    "Token",
-)
-_NAMED_SECRET_RE: Final = re.compile(
-    r"(?i)\b(" + "|".join(re.escape(name) for name in _SECRET_NAMES) + r")"
-    r"(['\"]?\s*[:=>]\s*b?['\"]?)"  # ': b'   ": "   =   >   :
-    r"([^\s'\"<>,;&}\]\\]+)"
-)
-_SIGNATURE_RE: Final = re.compile(r"(?i)(Signature\s*[=:]\s*)[0-9a-f]{64}")
-_BARE_SECRET_RE: Final = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-_REDACTED: Final = "[REDACTED]"
-
-
-def mask_key(key: str | None) -> str:
-    """An access key id for display: first 4 and last 4 characters (``AKIA…KEY0``).
-
-    Keys shorter than 12 characters are masked entirely; ``None`` gives ``""``.
-    """
-    if not key:
-        return ""
-    if len(key) < 12:
-        return "*" * len(key)
-    return f"{key[:4]}…{key[-4:]}"
-
-
-def _looks_secret(candidate: str) -> bool:
-    # a 40-character base64 run with mixed case and a digit: the shape of a secret key
-    return (
-        any(c.isupper() for c in candidate)
-        and any(c.islower() for c in candidate)
-        and any(c.isdigit() or c in "/+" for c in candidate)
-    )
-
-
-def redact(text: str) -> str:
-    """``text`` with access key ids masked and secrets, tokens and signatures removed."""
-    text = _NAMED_SECRET_RE.sub(lambda m: m.group(1) + m.group(2) + _REDACTED, text)
-    text = _SIGNATURE_RE.sub(lambda m: m.group(1) + _REDACTED, text)
-    text = _BARE_SECRET_RE.sub(
-        lambda m: _REDACTED if _looks_secret(m.group(0)) else m.group(0), text
-    )
-    return _ACCESS_KEY_RE.sub(lambda m: mask_key(m.group(0)), text)
-
-
-class RedactSecrets(logging.Filter):
-    """A logging filter that rewrites each record's message (and traceback) through :func:`redact`.
-
-    It never drops a record. Attach it to a handler, or let :func:`install_redaction`
-    apply it to every record of the chosen logger trees.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it for logging to report
-            return True
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
-
-
-#: The logger trees whose records :func:`install_redaction` redacts by default.
-REDACTED_LOGGERS: Final = ("botocore", "boto3", "urllib3", "awsprobe", "moto", "werkzeug")
-
-
-def install_redaction(logger_names: Iterable[str] = REDACTED_LOGGERS) -> Callable[[], None]:
-    """Redact every log record of ``logger_names`` (and their children) as it is created.
-
-    For the CLI's ``--debug``; the library never calls it. It wraps the process's
-    log record factory, so redaction holds whatever handlers are configured and
-    also for child loggers such as ``botocore.endpoint`` (a filter on the
-    ``botocore`` logger itself would not see their records). Returns a function
-    that removes it again.
-    """
-    names = tuple(logger_names)
-    redactor = RedactSecrets()
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        if any(record.name == name or record.name.startswith(name + ".") for name in names):
-            redactor.filter(record)
-        return record
-
-    logging.setLogRecordFactory(factory)
-
-    def uninstall() -> None:
-        if logging.getLogRecordFactory() is factory:
-            logging.setLogRecordFactory(previous)
-
-    return uninstall
-
 
 # --------------------------------------------------------------------------- principal
 

@@ -1023,4 +1023,4 @@ def test_a_cache_row_cannot_add_a_success_code(
     with caplog.at_level(logging.DEBUG, logger="awsprobe.catalog"):
         entries = {e.operation: e for e in catalog_mod._service_entries("ec2")}
     assert entries["TerminateInstances"].success_codes == {"DryRunOperation"}
-    assert "success codes disagree with the behaviour tables" in caplog.text
+    assert "ValueError('success codes disagree with the behaviour tables')" in caplog.text
