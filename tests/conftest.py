@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +51,16 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/awsprobe-test-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/awsprobe-test-credentials")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private catalog cache dir; the dry-run index is already in memory, so it is never
+    rescanned here."""
+    from awsprobe import catalog
+
+    catalog.dry_run_index()
+    monkeypatch.setenv("AWSPROBE_CACHE_DIR", str(tmp_path))
+    catalog._service_entries.cache_clear()
+    yield tmp_path
+    catalog._service_entries.cache_clear()

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -49,16 +48,6 @@ def _assert_same_entries(built: tuple[CatalogEntry, ...], cached: tuple[CatalogE
                 fresh.action,
                 name,
             )
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private cache dir; the index is already in memory, so it is never rescanned here."""
-    dry_run_index()
-    monkeypatch.setenv("AWSPROBE_CACHE_DIR", str(tmp_path))
-    catalog_mod._service_entries.cache_clear()
-    yield tmp_path
-    catalog_mod._service_entries.cache_clear()
 
 
 @pytest.fixture

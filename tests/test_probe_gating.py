@@ -940,16 +940,6 @@ def test_a_typed_field_needs_its_exact_type_not_a_subclass() -> None:
         catalog_mod._typed({"k": True}, "k", int)
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private catalog cache dir (the index is already in memory)."""
-    dry_run_index()
-    monkeypatch.setenv("AWSPROBE_CACHE_DIR", str(tmp_path))
-    catalog_mod._service_entries.cache_clear()
-    yield tmp_path
-    catalog_mod._service_entries.cache_clear()
-
-
 @pytest.mark.parametrize("garbled", ["true", 1, None])
 def test_a_cache_file_with_a_garbled_probe_is_rebuilt_not_probed(
     garbled: Any, cache_dir: Path, fake: FakeAWS
