@@ -110,3 +110,38 @@ class FakeAWS:
             and (operation is None or s.operation == operation)
             and (region is None or s.region == region)
         ]
+
+
+def one_flag_model(protocol: str, member: str, ref: dict[str, str]) -> Any:
+    """A minimal service, ``x``, of one operation, ``Go``, whose input has one boolean member
+    (the dry-run flag) serialized as ``ref`` says (location, locationName, queryName)."""
+    from botocore.model import ServiceModel
+
+    return ServiceModel(
+        {
+            "metadata": {
+                "protocol": protocol,
+                "apiVersion": "2020-01-01",
+                "endpointPrefix": "x",
+                "serviceId": "X",
+                "targetPrefix": "X",
+                "jsonVersion": "1.0",
+            },
+            "operations": {
+                "Go": {
+                    "name": "Go",
+                    "http": {"method": "POST", "requestUri": "/go"},
+                    "input": {"shape": "GoInput"},
+                }
+            },
+            "shapes": {
+                "GoInput": {
+                    "type": "structure",
+                    "locationName": "GoRequest",
+                    "members": {member: {"shape": "Flag", **ref}},
+                },
+                "Flag": {"type": "boolean"},
+            },
+        },
+        "x",
+    )

@@ -25,6 +25,7 @@ from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.errors import UnsafeRequestError
 from awsprobe.guard import EXEMPT_OPERATIONS, check_request, guarded_client
 from tests.conftest import fake_response
+from tests.fakes import one_flag_model
 
 ALL_ENTRIES = list(load_catalog(include_unprobed=True))
 PROBED = [e for e in ALL_ENTRIES if e.probe]
@@ -306,41 +307,11 @@ def test_streaming_body_is_refused() -> None:
         check_request(model, "kms", "Encrypt", stream)
 
 
-def _rest_json_model(location: str) -> Any:
-    """A minimal rest-json service whose dry-run flag is bound to the querystring or a header."""
-    from botocore.model import ServiceModel
-
-    return ServiceModel(
-        {
-            "metadata": {"protocol": "rest-json", "endpointPrefix": "x", "serviceId": "X"},
-            "operations": {
-                "Go": {
-                    "name": "Go",
-                    "http": {"method": "POST", "requestUri": "/go"},
-                    "input": {"shape": "GoInput"},
-                }
-            },
-            "shapes": {
-                "GoInput": {
-                    "type": "structure",
-                    "members": {
-                        "dryRun": {
-                            "shape": "Flag",
-                            "location": location,
-                            "locationName": "dry_run" if location == "querystring" else "X-Dry-Run",
-                        }
-                    },
-                },
-                "Flag": {"type": "boolean"},
-            },
-        },
-        "x",
-    )
-
-
 def test_querystring_flag_for_rest_json_services() -> None:
     """A flag bound to the querystring (tnb's dry_run) is read there, not from the body."""
-    model = _rest_json_model("querystring")
+    model = one_flag_model(
+        "rest-json", "dryRun", {"location": "querystring", "locationName": "dry_run"}
+    )
     check_request(model, "x", "Go", _prepared("POST", "https://x/go?dry_run=true", b"{}"))
     for url, body in [
         ("https://x/go?dry_run=false", b"{}"),
@@ -353,7 +324,9 @@ def test_querystring_flag_for_rest_json_services() -> None:
 
 def test_header_flag_is_read_from_the_headers() -> None:
     """A flag bound to a header is read from the headers."""
-    model = _rest_json_model("header")
+    model = one_flag_model(
+        "rest-json", "dryRun", {"location": "header", "locationName": "X-Dry-Run"}
+    )
     ok = AWSPreparedRequest("POST", "https://x/go", {"X-Dry-Run": "true"}, b"{}", False)
     check_request(model, "x", "Go", ok)
     bad = AWSPreparedRequest("POST", "https://x/go", {"X-Dry-Run": "false"}, b"{}", False)

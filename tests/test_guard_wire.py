@@ -38,6 +38,7 @@ import awsprobe.guard
 from awsprobe.catalog import load_catalog
 from awsprobe.errors import UnsafeRequestError
 from awsprobe.guard import GUARD_MARKER, check_request, guarded_client, install_guard
+from tests.fakes import one_flag_model
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 CATALOG = load_catalog(include_unprobed=True)
@@ -336,37 +337,6 @@ def test_a_passing_request_is_logged_with_the_flag_it_carried(
 # --------------------------------------------------------------------------------------
 
 
-def _model(protocol: str, member: str, ref: dict[str, str]) -> ServiceModel:
-    return ServiceModel(
-        {
-            "metadata": {
-                "protocol": protocol,
-                "apiVersion": "2020-01-01",
-                "endpointPrefix": "x",
-                "serviceId": "X",
-                "targetPrefix": "X",
-                "jsonVersion": "1.0",
-            },
-            "operations": {
-                "Go": {
-                    "name": "Go",
-                    "http": {"method": "POST", "requestUri": "/go"},
-                    "input": {"shape": "GoInput"},
-                }
-            },
-            "shapes": {
-                "GoInput": {
-                    "type": "structure",
-                    "locationName": "GoRequest",
-                    "members": {member: {"shape": "Flag", **ref}},
-                },
-                "Flag": {"type": "boolean"},
-            },
-        },
-        "x",
-    )
-
-
 def _serialized(model: ServiceModel, params: dict[str, Any]) -> AWSPreparedRequest:
     """The request botocore's serializer for the model's protocol builds."""
     protocol = model.resolved_protocol
@@ -400,7 +370,7 @@ def test_flag_is_read_under_the_name_botocore_serializes_it_with(
 ) -> None:
     """The guard finds the flag where botocore's serializer put it, under that name; the
     same request with the flag false is refused naming that wire name."""
-    model = _model(protocol, member, ref)
+    model = one_flag_model(protocol, member, ref)
     passing = _serialized(model, {member: True})
     assert wire in f"{passing.url} {dict(passing.headers)} {passing.body!r}"
     check_request(model, "x", "Go", passing)
@@ -414,7 +384,7 @@ def test_a_cbor_flag_written_under_another_name_is_refused() -> None:
     jsonName trait is ignored), while botocore's serializer writes a member's locationName.
     Where the two differ nobody can say which key the server reads, so the guard refuses:
     it looks for the member name only. (No real model has such a flag today.)"""
-    model = _model(CBOR, "DryRun", {"locationName": "dryRun"})
+    model = one_flag_model(CBOR, "DryRun", {"locationName": "dryRun"})
     sent = _serialized(model, {"DryRun": True})
     assert b"dryRun" in sent.body
     with pytest.raises(UnsafeRequestError) as refused:
@@ -527,7 +497,7 @@ def test_cbor_body_forms(cbor_model: ServiceModel, body: Any, safe: bool) -> Non
 
 def test_cbor_refusal_says_what_the_flag_was() -> None:
     """A CBOR flag present but not true is reported with its value."""
-    model = _model(CBOR, "DryRun", {})
+    model = one_flag_model(CBOR, "DryRun", {})
     with pytest.raises(UnsafeRequestError) as refused:
         check_request(
             model, "x", "Go", _prepared("POST", "https://x/", _cbor_map([("DryRun", "yes")]))
@@ -583,7 +553,7 @@ def test_botocore_without_resolved_protocol_falls_back_to_the_protocol() -> None
 
 def test_a_protocol_the_guard_does_not_know_is_refused_by_name() -> None:
     """A model in a protocol the guard cannot read is refused, naming the protocol."""
-    model = _model("future-protocol", "DryRun", {})
+    model = one_flag_model("future-protocol", "DryRun", {})
     with pytest.raises(UnsafeRequestError) as refused:
         check_request(model, "x", "Go", _prepared("POST", "https://x/go", b'{"DryRun": true}'))
     assert (refused.value.service, refused.value.operation) == ("x", "Go")

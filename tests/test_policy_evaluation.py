@@ -35,7 +35,6 @@ import botocore.session
 import pytest
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.client import BaseClient
-from botocore.model import ServiceModel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +48,7 @@ from awsprobe.sandbox import (
     _routing,
     evaluate,
 )
+from tests.fakes import one_flag_model
 
 ALICE = "arn:aws:iam::123456789012:user/alice"
 
@@ -905,32 +905,6 @@ def test_a_flag_bound_to_the_query_string_is_read_there(flag: bool | None) -> No
     assert _is_dry_run(route, request) is (flag is True)
 
 
-def _header_flag_model() -> ServiceModel:
-    """A rest-json service whose dry-run flag is bound to a header (botocore allows it)."""
-    return ServiceModel(
-        {
-            "metadata": {"protocol": "rest-json", "endpointPrefix": "x", "serviceId": "X"},
-            "operations": {
-                "Go": {
-                    "name": "Go",
-                    "http": {"method": "POST", "requestUri": "/go"},
-                    "input": {"shape": "GoInput"},
-                }
-            },
-            "shapes": {
-                "GoInput": {
-                    "type": "structure",
-                    "members": {
-                        "DryRun": {"shape": "Flag", "location": "header", "locationName": "X-Dry"}
-                    },
-                },
-                "Flag": {"type": "boolean"},
-            },
-        },
-        "x",
-    )
-
-
 @pytest.mark.parametrize(
     ("headers", "dry_run"),
     [({"X-Dry": "true"}, True), ({"X-Dry": "false"}, False), ({}, False)],
@@ -938,7 +912,12 @@ def _header_flag_model() -> ServiceModel:
 )
 def test_a_flag_bound_to_a_header_is_read_there(headers: dict[str, str], dry_run: bool) -> None:
     """A dry-run member with ``location: header`` is read from the request's headers."""
-    route = _Route("x", "Go", "rest-json", _header_flag_model())
+    route = _Route(
+        "x",
+        "Go",
+        "rest-json",
+        one_flag_model("rest-json", "DryRun", {"location": "header", "locationName": "X-Dry"}),
+    )
     request = _incoming("POST", "/go", headers, b'{"DryRun": true}', "h:9")
     assert _is_dry_run(route, request) is dry_run
 
