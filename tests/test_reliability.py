@@ -60,6 +60,7 @@ from tests.faults import (
     ACCOUNT,
     ARN,
     DRY_RUN_OK,
+    EXEMPT,
     UNAUTHORIZED,
     USER_ID,
     Fault,
@@ -1763,7 +1764,8 @@ def test_fuzzed_entries_with_random_parameters_never_reach_a_socket_unflagged(
     before = len(fake.probes())
     outcome = _call(clients, entry, params)
     event(f"flag {flag}: {outcome}")
-    if flag != "true":
+    if flag != "true" and (entry.service, entry.operation) not in EXEMPT:
+        # (ec2:DescribeRegions, read-only, may leave without a flag: awsprobe lists regions)
         assert outcome in ("refused", "invalid"), (entry.action, flag)
     if outcome != "sent":
         assert len(fake.probes()) == before, (entry.action, flag)
