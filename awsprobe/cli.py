@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -342,9 +343,21 @@ def _build_parser() -> argparse.ArgumentParser:
         "explain an encoded authorization failure message",
         "Call sts:DecodeAuthorizationMessage on a message (or the text after 'Encoded "
         "authorization failure message:') and print it readably; '-' reads stdin.",
-        ["awsprobe decode 7V0bnS1X...", "pbpaste | awsprobe decode - --output json"],
+        [
+            "awsprobe decode 7V0bnS1X...",
+            "awsprobe decode --encoded-message=-qM8LAMIa...",
+            "pbpaste | awsprobe decode - --output json",
+        ],
     )
-    decode.add_argument("message", metavar="MESSAGE", help="the encoded message, or - for stdin")
+    decode.add_argument(
+        "message", metavar="MESSAGE", nargs="?", help="the encoded message, or - for stdin"
+    )
+    decode.add_argument(
+        "--encoded-message",
+        dest="encoded_message",
+        metavar="MESSAGE",
+        help="the encoded message, as the AWS CLI names it (a message may start with '-')",
+    )
     _aws(decode)
     _common(decode, ("table", "json"))
     decode.set_defaults(handler=_cmd_decode)
@@ -805,7 +818,13 @@ def _unmet_json(unmet: Any) -> dict[str, Any]:
 def _cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
     from awsprobe.decode import decode_authorization_message
 
-    message = sys.stdin.read() if args.message == "-" else args.message
+    given = args.encoded_message if args.encoded_message is not None else args.message
+    if given is None or (args.message is not None and args.encoded_message is not None):
+        raise UsageError(
+            "decode needs exactly one encoded message: give it as MESSAGE, as "
+            "--encoded-message=MESSAGE, or '-' to read stdin"
+        )
+    message = sys.stdin.read() if given == "-" else given
     with _target(args) as target:
         explanation, raw = decode_authorization_message(
             message.strip(),
@@ -916,10 +935,25 @@ def _main_logged(argv: Sequence[str] | None) -> int:
         root.setLevel(level)
 
 
+# An encoded authorization message is base64url text, so one in ten starts with '-' and
+# argparse would take it for an option; such a token after 'decode' is the message.
+_DASHED_MESSAGE = re.compile(r"-[A-Za-z0-9_-]{15,}")
+
+
+def _shield_dashed_message(args_list: list[str]) -> list[str]:
+    if "decode" not in args_list:
+        return args_list
+    start = args_list.index("decode") + 1
+    return args_list[:start] + [
+        f"--encoded-message={token}" if _DASHED_MESSAGE.fullmatch(token) else token
+        for token in args_list[start:]
+    ]
+
+
 def _main(args_list: list[str], debug: bool) -> int:
     parser = _build_parser()
     try:
-        args = parser.parse_args(args_list)
+        args = parser.parse_args(_shield_dashed_message(args_list))
         if getattr(args, "handler", None) is None:
             parser.print_help(sys.stderr)
             return EXIT_BAD_INPUT

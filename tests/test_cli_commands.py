@@ -225,6 +225,31 @@ def test_decode_explains_a_sandbox_denial(
     assert "NeverDestroy" in out
     assert main(["decode", blob, *as_sandbox_user, "--output", "json"]) == 0
     assert _json(capsys)["explicitDeny"] is True
+    assert main(["decode", f"--encoded-message={blob}", *as_sandbox_user]) == 0
+    assert "NeverDestroy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["decode", "-qM8LAMIa8BOM4WRt3qatHjapVRNb5wwEP0vPkaLgmn2A9", "--output", "json"],
+        ["decode", "--output", "json", "-qM8LAMIa8BOM4WRt3qatHjapVRNb5wwEP0vPkaLgmn2A9"],
+        ["decode", "--encoded-message=-qM8LAMIa8BOM4WRt3qatHjapVRNb5wwEP0vPkaLgmn2A9"],
+    ],
+)
+def test_decode_takes_a_message_that_starts_with_a_dash(argv: list[str]) -> None:
+    """An encoded message is base64url text and may start with '-': it is still the message."""
+    args = cli._build_parser().parse_args(cli._shield_dashed_message(argv))
+    assert args.encoded_message == "-qM8LAMIa8BOM4WRt3qatHjapVRNb5wwEP0vPkaLgmn2A9"
+    assert args.message is None
+
+
+def test_decode_without_a_message_says_how_to_give_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """No message at all is a usage error (exit 2) that names the three ways to give one."""
+    assert main(["decode", "--region", "us-east-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--encoded-message" in err
+    assert "MESSAGE" in err
 
 
 def test_common_options_are_accepted_after_every_subcommand() -> None:
