@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -49,6 +48,7 @@ from awsprobe.tables import (
     UNKNOWN_SERVICE_BEHAVIOUR,
     AccessLevel,
     DryRunBehaviour,
+    operation_verb,
 )
 
 if TYPE_CHECKING:  # botocore's model and loader modules cost ~0.1 s to import: only to build
@@ -72,7 +72,6 @@ _INDEX_FORMAT = 2
 _ENTRIES_FORMAT = 1
 #: The modules whose source decides what an entry holds: editing one invalidates cached entries.
 _SHAPING_MODULES = ("catalog.py", "params.py", "tables.py")
-_VERB = re.compile(r"[A-Z][a-z0-9]*")
 
 
 @dataclass(frozen=True)
@@ -277,10 +276,7 @@ def access_level_for(action: str) -> AccessLevel:
     operation = action.split(":", 1)[-1]
     if operation in TAGGING_OPERATIONS:
         return AccessLevel.TAGGING
-    verb = _VERB.match(operation)
-    if verb is not None and verb.group(0) in ACCESS_LEVEL_VERBS:
-        return ACCESS_LEVEL_VERBS[verb.group(0)]
-    return AccessLevel.WRITE
+    return ACCESS_LEVEL_VERBS.get(operation_verb(operation), AccessLevel.WRITE)
 
 
 def _behaviour(service: str, operation: str) -> DryRunBehaviour:

@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from awsprobe.errors import SchemaError
 from awsprobe.expect import read_toml
 from awsprobe.guard import guarded_client
+from awsprobe.tables import is_read_only
 
 __all__ = [
     "DISCOVERY_CALLS",
@@ -40,8 +41,6 @@ __all__ = [
     "discover",
     "load_resources",
 ]
-
-_READ_VERBS: Final = ("Describe", "List", "Get")
 
 
 @dataclass(frozen=True)
@@ -113,8 +112,8 @@ DISCOVERY_CALLS: Final[tuple[DiscoveryCall, ...]] = (
 #: (service, operation) of every discovery call: what the guard lets a discovery client send.
 DISCOVERY_OPERATIONS: Final = frozenset((c.service, c.operation) for c in DISCOVERY_CALLS)
 
-if not all(op.startswith(_READ_VERBS) for _, op in DISCOVERY_OPERATIONS):  # pragma: no cover
-    raise RuntimeError("DISCOVERY_CALLS may only hold Describe/List/Get operations")
+if not all(is_read_only(op) for _, op in DISCOVERY_OPERATIONS):  # pragma: no cover
+    raise RuntimeError("DISCOVERY_CALLS may only hold read-only operations")
 
 #: Resource type names accepted in a resources file, and the parameter each fills.
 RESOURCE_TYPES: Final[Mapping[str, str]] = MappingProxyType(

@@ -36,6 +36,7 @@ from botocore.model import ServiceModel
 
 from awsprobe.catalog import dry_run_member
 from awsprobe.errors import UnsafeRequestError, UsageError
+from awsprobe.tables import is_read_only
 
 __all__ = [
     "EXEMPT_OPERATIONS",
@@ -72,7 +73,6 @@ GUARD_MARKER: Final = "_awsprobe_guarded"
 _GUARD_ID: Final = "awsprobe-dry-run-guard"
 
 _QUERY_PROTOCOLS = frozenset({"ec2", "query"})
-_READ_VERBS = ("Describe", "List", "Get")
 _TRUE = "true"
 
 
@@ -89,9 +89,11 @@ def install_guard(
     model: ServiceModel = client.meta.service_model
     service = model.service_name
     for allowed_service, operation in allow:
-        if not operation.startswith(_READ_VERBS):
+        if not is_read_only(operation):
             raise UnsafeRequestError(
-                allowed_service, operation, "only Describe/List/Get calls may skip the flag"
+                allowed_service,
+                operation,
+                "only read-only calls (Describe/List/Get/Search) may skip the flag",
             )
 
     def _guard(request: AWSPreparedRequest, event_name: str, **_: Any) -> None:

@@ -11,13 +11,13 @@ import csv
 import html
 import io
 import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from awsprobe.classify import Outcome
 from awsprobe.matrix import Matrix, ProbeResult
+from awsprobe.tables import operation_verb
 
 __all__ = [
     "FORMATS",
@@ -213,7 +213,6 @@ GRID_VERBS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("Disable", frozenset({"Disable", "Stop", "Deprovision"})),
 )
 _OTHER: Final = "Other"
-_WORD: Final = re.compile(r"[A-Z][a-z0-9]*|[A-Z]+(?![a-z])")
 _MIXED: Final = ("◐", "~")
 
 
@@ -238,10 +237,10 @@ def _singular(noun: str) -> str:
 
 def split_operation(operation: str) -> tuple[str, str]:
     """``DescribeInstances`` -> (``Describe``, ``Instance``)."""
-    words = _WORD.findall(operation)
-    if len(words) < 2:
+    verb = operation_verb(operation)
+    if verb == operation:
         return operation, operation
-    return words[0], _singular("".join(words[1:]))
+    return verb, _singular(operation[len(verb) :])
 
 
 def grid_columns() -> list[str]:

@@ -63,6 +63,7 @@ from awsprobe.errors import (
 from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity, Matrix, ProbeResult
 from awsprobe.params import strip_roles
+from awsprobe.tables import is_read_only
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -131,7 +132,6 @@ _EC2_UNFILTERED: Final = frozenset(
         "DescribeVolumes",
     }
 )
-_NON_MUTATING_VERBS: Final = ("Describe", "List", "Search", "Get")
 #: Other services: a conservative default bucket per action.
 DEFAULT_BUCKET: Final = (20.0, 5.0)
 #: The pacer plans at 95 % of the published refill rates: it spaces requests when it
@@ -166,7 +166,7 @@ def bucket_for(service: str, operation: str) -> tuple[float, float]:
         return EC2_BUCKETS[operation]
     if operation in _EC2_UNFILTERED:
         return EC2_BUCKETS["unfiltered"]
-    if operation.startswith(_NON_MUTATING_VERBS):
+    if is_read_only(operation):
         return EC2_BUCKETS["non-mutating"]
     return EC2_BUCKETS["mutating"]
 

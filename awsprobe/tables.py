@@ -8,7 +8,8 @@ Everything here is data about AWS that botocore's models do not carry:
 * :data:`IAM_PREFIX_OVERRIDES` and :data:`IAM_ACTION_EXCEPTIONS` -- where the
   IAM action is not ``<signing name>:<Operation>``;
 * :data:`ACCESS_LEVEL_VERBS` and :data:`ACCESS_LEVEL_OVERRIDES` -- the access
-  level rule and its exceptions;
+  level rule and its exceptions; :data:`READ_ONLY_VERBS` and :func:`operation_verb`
+  -- the one verb rule the guard, discovery and the pacer share;
 * :data:`EC2_ID_PREFIXES` -- well-formed placeholder ids by resource noun;
 * :data:`PARAM_OVERRIDES` -- curated probe parameters where a synthesized
   placeholder would be rejected before authorization.
@@ -19,6 +20,7 @@ Each row cites its public source: an AWS documentation page, a botocore model
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -33,12 +35,15 @@ __all__ = [
     "ID_ROLE_PREFIXES",
     "OPERATION_BEHAVIOUR",
     "PARAM_OVERRIDES",
+    "READ_ONLY_VERBS",
     "SERVICE_BEHAVIOUR",
     "TAGGING_OPERATIONS",
     "UNKNOWN_SERVICE_BEHAVIOUR",
     "AccessLevel",
     "ActionException",
     "DryRunBehaviour",
+    "is_read_only",
+    "operation_verb",
 ]
 
 
@@ -308,6 +313,25 @@ ACCESS_LEVEL_VERBS: Final[MappingProxyType[str, AccessLevel]] = MappingProxyType
         "Download": AccessLevel.READ,
     }
 )
+
+#: The verbs of operations that only read: the only calls a guarded client may be allowed
+#: to send without a flag (resource discovery), and EC2's "non-mutating" throttle bucket
+#: (EC2 API Reference, Request throttling).
+READ_ONLY_VERBS: Final = frozenset({"Describe", "List", "Get", "Search"})
+
+_VERB: Final = re.compile(r"[A-Z][a-z0-9]*|[A-Z]+(?![a-z])")
+
+
+def operation_verb(operation: str) -> str:
+    """The leading verb of an API operation name: ``DescribeInstances`` -> ``Describe``."""
+    verb = _VERB.match(operation)
+    return operation if verb is None else verb.group(0)
+
+
+def is_read_only(operation: str) -> bool:
+    """Whether ``operation``'s verb is one of :data:`READ_ONLY_VERBS`."""
+    return operation_verb(operation) in READ_ONLY_VERBS
+
 
 #: Exceptions to the verb rule, by IAM action (Service Authorization Reference access levels).
 ACCESS_LEVEL_OVERRIDES: Final[MappingProxyType[str, AccessLevel]] = MappingProxyType(

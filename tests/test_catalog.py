@@ -451,3 +451,26 @@ def test_entries_are_frozen() -> None:
     entry = load_catalog(services="kms")[0]
     with pytest.raises(AttributeError):
         entry.action = "kms:Nothing"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("operation", "verb", "read_only"),
+    [
+        ("DescribeInstances", "Describe", True),
+        ("ListKeys", "List", True),
+        ("GetConsoleOutput", "Get", True),
+        ("SearchTransitGatewayRoutes", "Search", True),
+        ("GetawayCar", "Getaway", False),  # a verb is a whole word, not a prefix
+        ("RunInstances", "Run", False),
+        ("ExportImage", "Export", False),  # reads, but writes an object elsewhere
+        ("Describe", "Describe", True),
+    ],
+)
+def test_one_verb_rule_for_guard_discovery_and_pacing(
+    operation: str, verb: str, read_only: bool
+) -> None:
+    """The leading capitalised word is the verb; only Describe/List/Get/Search read only."""
+    from awsprobe.tables import is_read_only, operation_verb
+
+    assert operation_verb(operation) == verb
+    assert is_read_only(operation) is read_only
