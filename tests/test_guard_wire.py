@@ -609,8 +609,7 @@ def test_allow_list_with_a_call_that_is_not_a_read_is_refused_at_install() -> No
     assert (refused.value.service, refused.value.operation) == ("ec2", "TerminateInstances")
     assert (
         "refused to send ec2:TerminateInstances: only read-only calls "
-        "(Describe/List/Get/Search) may skip the flag;"
-        in str(refused.value)
+        "(Describe/List/Get/Search) may skip the flag;" in str(refused.value)
     )
     with pytest.raises(Sent):  # and the client stays unguarded: install_guard did nothing
         client.describe_instances()
