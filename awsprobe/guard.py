@@ -34,6 +34,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.model import ServiceModel
 
+from awsprobe import strictjson
 from awsprobe.catalog import dry_run_member
 from awsprobe.errors import UnsafeRequestError, UsageError
 from awsprobe.tables import is_read_only
@@ -356,19 +357,12 @@ def _cbor_value(body: Any, wire: str) -> str | None:
     return _TRUE if value is True else repr(value)
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise _RepeatedKey
-    return dict(pairs)
-
-
 def _json_value(body: Any, wire: str) -> str | None:
     text = _body_text(body)
     if not text:
         return None
     try:
-        document = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        document = strictjson.loads(text)
     except ValueError:  # includes duplicate keys: ambiguous, so unsafe
         return None
     if not isinstance(document, dict) or wire not in document:

@@ -74,6 +74,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
+from awsprobe.arn import parse_arn
 from awsprobe.errors import CredentialsError, EndpointUnreachable, UsageError
 from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Identity
@@ -246,10 +247,10 @@ def parse_principal(arn: str) -> Principal:
     ``arn:aws:sts::123456789012:federated-user/name`` → federated user. Any
     partition. Anything else is :attr:`PrincipalType.UNKNOWN`.
     """
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
+    parsed = parse_arn(arn)
+    if parsed is None:
         return Principal(PrincipalType.UNKNOWN)
-    resource = parts[5]
+    resource = parsed.resource
     kind, _, rest = resource.partition("/")
     if resource == "root":
         return Principal(PrincipalType.ROOT, name="root")

@@ -143,6 +143,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.model import ServiceModel
 
+from awsprobe import strictjson
 from awsprobe.catalog import CatalogEntry, dry_run_index, dry_run_member, load_catalog
 from awsprobe.errors import SandboxError, UnsafeRequestError
 from awsprobe.guard import EXEMPT_OPERATIONS, check_request
@@ -473,13 +474,13 @@ def load_policy(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"cannot read policy file {name!r}: {exc.strerror or exc}; check its permissions"
         ) from None
     try:
-        document = json.loads(text, object_pairs_hook=_unique_keys)
+        document = strictjson.loads(text)
     except json.JSONDecodeError as exc:
         raise SandboxError(
             f"policy file {name!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
             f"column {exc.colno}; fix the syntax"
         ) from None
-    except _DuplicateKeyError as exc:
+    except strictjson.DuplicateKeyError as exc:
         raise SandboxError(
             f"policy file {name!r} repeats the key {exc.key!r} in one object; "
             "IAM reads such a document ambiguously, keep one"
@@ -492,21 +493,6 @@ def load_policy(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SandboxError(f"policy file {name!r}: {exc}") from None
     except RecursionError:
         raise SandboxError(f"policy file {name!r} is nested too deeply to be a policy") from None
-
-
-class _DuplicateKeyError(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _DuplicateKeyError(key)
-        seen[key] = value
-    return seen
 
 
 def validate_policy(document: Any) -> dict[str, Any]:

@@ -90,11 +90,8 @@ GROUPS: tuple[Group, ...] = (
     Group(
         "guard",
         (
-            Target(
-                "awsprobe/guard.py",
-                (*_GUARD_WIRE, "_no_duplicate_keys"),
-                never_break=_GUARD_WIRE,
-            ),
+            Target("awsprobe/guard.py", _GUARD_WIRE, never_break=_GUARD_WIRE),
+            Target("awsprobe/strictjson.py", ("_unique_keys", "loads")),
         ),
         ("tests/test_guard.py", "tests/test_guard_wire.py"),
     ),
