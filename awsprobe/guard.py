@@ -35,6 +35,7 @@ from botocore.config import Config
 from botocore.model import ServiceModel
 
 from awsprobe import strictjson
+from awsprobe.adapters import alias_cache, botocore_session_of, close_pools, set_alias_cache
 from awsprobe.catalog import dry_run_member
 from awsprobe.errors import UnsafeRequestError, UsageError
 from awsprobe.tables import is_read_only
@@ -124,22 +125,22 @@ def share_alias_cache(client: BaseClient) -> bool:
     when it moves, the client keeps its own cache and nothing else changes.
     """
     events = getattr(client.meta, "events", None)
-    own = getattr(events, "_alias_name_cache", None)
-    table = getattr(events, "_event_aliases", None)
-    if not isinstance(own, dict) or not isinstance(table, dict):
+    found = alias_cache(events)
+    if found is None:
         return False
+    own, table = found
     key = tuple(sorted(table.items()))
     shared = _ALIAS_CACHES.setdefault(key, own)
     if shared is not own:
         shared.update(own)
-        events._alias_name_cache = shared  # type: ignore[union-attr]
+        set_alias_cache(events, shared)
     return True
 
 
 def core_session(session: Any = None) -> botocore.session.Session:
     """The botocore session behind ``session`` (a boto3 Session, a botocore Session, or
     ``None`` for the default credential chain)."""
-    core = getattr(session, "_session", session)
+    core = botocore_session_of(session)
     if core is None:
         core = botocore.session.get_session()
     if not isinstance(core, botocore.session.Session):
@@ -155,12 +156,7 @@ def close_client(client: BaseClient) -> None:
     ``client.close()`` clears urllib3's pool manager, which (urllib3 2.x) no
     longer closes the pools it drops; close each pool explicitly first.
     """
-    try:
-        manager = client._endpoint.http_session._manager
-        for pool in list(manager.pools._container.values()):
-            pool.close()
-    except AttributeError:  # another HTTP session implementation: rely on close()
-        pass
+    close_pools(client)
     client.close()
 
 
