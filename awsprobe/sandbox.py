@@ -480,10 +480,10 @@ def load_policy(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"policy file {name!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
             f"column {exc.colno}; fix the syntax"
         ) from None
-    except strictjson.DuplicateKeyError as exc:
+    except ValueError as exc:  # only a repeated key is left (JSONDecodeError is above)
         raise SandboxError(
-            f"policy file {name!r} repeats the key {exc.key!r} in one object; "
-            "IAM reads such a document ambiguously, keep one"
+            f"policy file {name!r} repeats the key {strictjson.repeated_key(exc)!r} in one "
+            "object; IAM reads such a document ambiguously, keep one"
         ) from None
     except RecursionError:
         raise SandboxError(f"policy file {name!r} is nested too deeply to be a policy") from None

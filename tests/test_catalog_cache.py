@@ -196,14 +196,16 @@ def test_cached_entries_are_rebuilt_when_their_inputs_change(
 def test_editing_a_shaping_module_changes_the_fingerprint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fingerprint covers tables.py, params.py and catalog.py: editing one invalidates."""
+    """The fingerprint covers every module that shapes an entry: editing one invalidates."""
+    shaping = ("tables.py", "params.py", "catalog.py", "reference.py")
+    assert sorted(catalog_mod._SHAPING_MODULES) == sorted(shaping)
     source = Path(catalog_mod.__file__).parent
-    for name in ("catalog.py", "params.py", "tables.py"):
+    for name in shaping:
         shutil.copy(source / name, tmp_path / name)
     monkeypatch.setattr(catalog_mod, "__file__", str(tmp_path / "catalog.py"))
     fingerprints = []
     try:
-        for name in ("tables.py", "params.py", "catalog.py"):
+        for name in shaping:
             catalog_mod._shaping_fingerprint.cache_clear()
             fingerprints.append(catalog_mod._shaping_fingerprint())
             with (tmp_path / name).open("a", encoding="utf-8") as handle:
@@ -213,7 +215,7 @@ def test_editing_a_shaping_module_changes_the_fingerprint(
     finally:
         catalog_mod._shaping_fingerprint.cache_clear()
     assert None not in fingerprints
-    assert len(set(fingerprints)) == 4
+    assert len(set(fingerprints)) == 5
 
 
 def test_an_unwritable_cache_dir_still_gives_the_catalog(
