@@ -20,7 +20,7 @@ from awsprobe.arn import Arn, parse_arn
 )
 def test_a_repeated_key_anywhere_is_refused_and_named(text: str, key: str) -> None:
     """A key repeated in one object, at any depth, raises a ValueError naming it."""
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="appears twice in one object") as caught:
         strictjson.loads(text)
     assert strictjson.repeated_key(caught.value) == key
 
