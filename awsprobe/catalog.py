@@ -25,10 +25,12 @@ import copy
 import datetime as _dt
 import difflib
 import fnmatch
+import gzip
 import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -196,34 +198,78 @@ def _resolved_protocol(meta: Mapping[str, Any]) -> str:
     return str(meta.get("protocol", ""))
 
 
-def scan_models(loader: botocore.loaders.Loader | None = None) -> dict[str, ServiceIndex]:
-    """Read every botocore model and index the operations with a dry-run member.
+#: A JSON string that :func:`_raw_dry_run_member` could take for a dry-run member name
+#: ("DryRun", "dryRun", "Dry_Run"...): a model whose bytes hold none has no such member.
+_DRY_RUN_NAME = re.compile(rb'"_*d_*r_*y_*r_*u_*n_*"', re.IGNORECASE)
 
-    Reads the raw JSON (not :class:`ServiceModel`) to stay fast; a test checks
+
+def _model_bytes(loader: botocore.loaders.Loader, service: str) -> bytes | None:
+    """The newest ``service-2`` model's bytes, found where botocore's loader finds it.
+
+    ``None`` when the model is not laid out as botocore's own data (or has extras merged
+    into it): the caller then lets the loader parse it.
+    """
+    version = str(loader.determine_latest_version(service, "service-2"))
+    for base in loader.search_paths:
+        folder = Path(str(base)) / service / version
+        plain, packed = folder / "service-2.json", folder / "service-2.json.gz"
+        if not plain.is_file() and not packed.is_file():
+            continue
+        if any(folder.glob("service-2.*-extras.json*")):
+            return None
+        if plain.is_file():  # botocore's JSONFileLoader tries .json before .json.gz
+            return plain.read_bytes()
+        return bytes(gzip.decompress(packed.read_bytes()))
+    return None
+
+
+def _index_service(loader: botocore.loaders.Loader, service: str) -> ServiceIndex | None:
+    """``service``'s dry-run operations, parsing its model only when its bytes name one."""
+    raw = _model_bytes(loader, service)
+    if raw is None:
+        model = loader.load_service_model(service, "service-2")
+    elif _DRY_RUN_NAME.search(raw) is None:
+        return None
+    else:
+        model = json.loads(raw)
+    shapes = model.get("shapes", {})
+    ops: dict[str, str] = {}
+    for op_name, op in model.get("operations", {}).items():
+        input_ref = op.get("input")
+        if not input_ref:
+            continue
+        members = shapes.get(input_ref["shape"], {}).get("members", {})
+        member = _raw_dry_run_member(members, shapes)
+        if member is not None:
+            ops[op_name] = member
+    if not ops:
+        return None
+    meta = model.get("metadata", {})
+    prefix = IAM_PREFIX_OVERRIDES.get(
+        service, meta.get("signingName") or meta.get("endpointPrefix") or service
+    )
+    return ServiceIndex(service, prefix, _resolved_protocol(meta), ops)
+
+
+def scan_models(
+    loader: botocore.loaders.Loader | None = None, services: Iterable[str] | None = None
+) -> dict[str, ServiceIndex]:
+    """Index the operations with a dry-run member, in every botocore model (or ``services``).
+
+    Reads the raw JSON (not :class:`ServiceModel`) and only of the models whose bytes
+    name a dry-run member at all (a tenth of them), to stay fast and small; a test checks
     the answer against ``ServiceModel`` for every service.
     """
     import botocore.loaders
 
     loader = loader or botocore.loaders.create_loader()
+    available = loader.list_available_services("service-2")
+    wanted = available if services is None else [s for s in services if s in available]
     index: dict[str, ServiceIndex] = {}
-    for service in loader.list_available_services("service-2"):
-        model = loader.load_service_model(service, "service-2")
-        shapes = model.get("shapes", {})
-        ops: dict[str, str] = {}
-        for op_name, op in model.get("operations", {}).items():
-            input_ref = op.get("input")
-            if not input_ref:
-                continue
-            members = shapes.get(input_ref["shape"], {}).get("members", {})
-            member = _raw_dry_run_member(members, shapes)
-            if member is not None:
-                ops[op_name] = member
-        if ops:
-            meta = model.get("metadata", {})
-            prefix = IAM_PREFIX_OVERRIDES.get(
-                service, meta.get("signingName") or meta.get("endpointPrefix") or service
-            )
-            index[service] = ServiceIndex(service, prefix, _resolved_protocol(meta), ops)
+    for service in wanted:
+        found = _index_service(loader, service)
+        if found is not None:
+            index[service] = found
     return index
 
 
@@ -281,6 +327,20 @@ def dry_run_index() -> Mapping[str, ServiceIndex]:
         index = scan_models()
         _write_index(path, index)
     return index
+
+
+def _service_index(service: str) -> ServiceIndex:
+    """One service's index row, without indexing (or loading) any other service's model.
+
+    From the whole index when it is in memory or on disk; else from this service's model
+    alone. Raises ``KeyError`` for a service without dry-run operations.
+    """
+    if dry_run_index.cache_info().currsize:
+        return dry_run_index()[service]
+    whole = _read_index(_cache_path())
+    if whole is not None:
+        return whole[service]
+    return scan_models(services=[service])[service]
 
 
 def access_level_for(action: str) -> AccessLevel:
@@ -350,7 +410,7 @@ def _service_entries(service: str) -> tuple[CatalogEntry, ...]:
         if cached is not None:
             return cached
     logger.debug("building the %s catalog for botocore %s", service, botocore.__version__)
-    entries = _build_entries(dry_run_index()[service])
+    entries = _build_entries(_service_index(service))
     if key is not None:
         _write_entries(path, key, entries)
     return entries
@@ -665,11 +725,11 @@ def load_catalog(
     :class:`~awsprobe.errors.UsageError` subclasses for names that select
     nothing.
     """
-    index = dry_run_index()
     names = _parse_services(services)
     globs = [actions] if isinstance(actions, str) else list(actions or [])
     globs = [g for g in globs if g.strip()]
     if names is None:
+        index = dry_run_index()
         names = sorted(index)
         if globs:  # only load the models a prefix can match
             prefixes = {g.split(":", 1)[0].lower() for g in globs if ":" in g}
@@ -677,13 +737,16 @@ def load_catalog(
                 names = [
                     n for n in names if index[n].iam_prefix.lower() in prefixes or n in prefixes
                 ]
-    else:
-        _check_services(names, index)
     levels = _parse_levels(access_levels)
     selected: list[CatalogEntry] = []
     pool: list[CatalogEntry] = []
     for name in names:
-        for entry in _service_entries(name):
+        try:
+            entries = _service_entries(name)
+        except KeyError:  # named, with no dry-run operations: say why (this loads the index)
+            _check_services([name], dry_run_index())
+            raise
+        for entry in entries:
             if not include_unprobed and not entry.probe:
                 continue
             pool.append(entry)

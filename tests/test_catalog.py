@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import botocore
 import botocore.session
@@ -72,6 +73,80 @@ def test_raw_scan_agrees_with_service_models_for_dry_run_member_names() -> None:
         model = SESSION.get_service_model(service)
         for op, member in svc.operations.items():
             assert member in model.operation_model(op).input_shape.members
+
+
+def test_the_byte_filter_misses_no_dry_run_service() -> None:
+    """Every service whose botocore model has a boolean DryRun-like input member is indexed.
+
+    The expectation parses every model through botocore's ServiceModel (the slow, sure
+    way); the index reads only the models whose bytes name such a member.
+    """
+    from awsprobe.catalog import dry_run_member
+
+    expected: dict[str, dict[str, str]] = {}
+    for service in SESSION.get_available_services():
+        model = SESSION.get_service_model(service)
+        ops = {}
+        for name in model.operation_names:
+            member = dry_run_member(model.operation_model(name))
+            if member is not None:
+                ops[name] = member
+        if ops:
+            expected[service] = ops
+    assert {s: dict(svc.operations) for s, svc in scan_models().items()} == expected
+
+
+def test_naming_a_service_loads_no_other_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run (empty cache) of load_catalog(services="kms") reads kms's model only."""
+    import botocore.loaders
+
+    read: list[str] = []
+    real_bytes = catalog_mod._model_bytes
+    real_load = botocore.loaders.Loader.load_service_model
+
+    def spy_bytes(loader: Any, service: str) -> bytes | None:
+        read.append(service)
+        return real_bytes(loader, service)
+
+    def spy_load(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        read.append(service)
+        return real_load(self, service, *args, **kwargs)
+
+    monkeypatch.setenv("AWSPROBE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(catalog_mod, "_model_bytes", spy_bytes)
+    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", spy_load)
+    dry_run_index.cache_clear()
+    catalog_mod._service_entries.cache_clear()
+    try:
+        entries = load_catalog(services="kms")
+        assert {e.service for e in entries} == {"kms"}
+        assert set(read) == {"kms"}
+        read.clear()
+        catalog_mod._service_entries.cache_clear()
+        assert list(load_catalog(services="kms")) == list(entries)  # warm: the entries cache
+        assert read == []
+    finally:
+        dry_run_index.cache_clear()
+        catalog_mod._service_entries.cache_clear()
+
+
+def test_naming_a_service_without_dry_runs_still_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an empty cache, a named service with no dry-run operation is a clear error."""
+    monkeypatch.setenv("AWSPROBE_CACHE_DIR", str(tmp_path))
+    dry_run_index.cache_clear()
+    catalog_mod._service_entries.cache_clear()
+    try:
+        with pytest.raises(UnknownServiceError, match="'s3' has no dry-run operations"):
+            load_catalog(services="s3")
+        with pytest.raises(UnknownServiceError, match="unknown service 'ec3'; did you mean ec2"):
+            load_catalog(services="ec3")
+    finally:
+        dry_run_index.cache_clear()
+        catalog_mod._service_entries.cache_clear()
 
 
 # -- access levels: the expected values are the Service Authorization Reference's ----------
