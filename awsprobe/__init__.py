@@ -15,7 +15,6 @@ from awsprobe._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
-    from awsprobe.classify import ErrorKind, Outcome
     from awsprobe.errors import (
         AwsprobeError,
         CredentialsError,
@@ -29,8 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from awsprobe.guard import guarded_client, install_guard
     from awsprobe.identity import WhoAmI, whoami
-    from awsprobe.matrix import Identity, Matrix, ProbeResult
-    from awsprobe.runner import can, probe
+    from awsprobe.matrix import Matrix
+    from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
+    from awsprobe.probing.orchestrate import can, probe
     from awsprobe.sandbox import Sandbox
     from awsprobe.tables import AccessLevel
 
@@ -41,13 +41,13 @@ _WHERE = {
     "Catalog": "catalog",
     "CatalogEntry": "catalog",
     "CredentialsError": "errors",
-    "ErrorKind": "classify",
-    "Identity": "matrix",
+    "ErrorKind": "model",
+    "Identity": "model",
     "Matrix": "matrix",
     "NoMatchError": "errors",
-    "Outcome": "classify",
+    "Outcome": "model",
     "ProbeInterrupted": "errors",
-    "ProbeResult": "matrix",
+    "ProbeResult": "model",
     "Sandbox": "sandbox",
     "SandboxError": "errors",
     "SchemaError": "errors",
@@ -55,11 +55,11 @@ _WHERE = {
     "UnsafeRequestError": "errors",
     "UsageError": "errors",
     "WhoAmI": "identity",
-    "can": "runner",
+    "can": "probing.orchestrate",
     "guarded_client": "guard",
     "install_guard": "guard",
     "load_catalog": "catalog",
-    "probe": "runner",
+    "probe": "probing.orchestrate",
     "whoami": "identity",
 }
 

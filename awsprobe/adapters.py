@@ -13,22 +13,31 @@ What each private attribute buys, and what happens without it:
   botocore sessions are accepted;
 * the urllib3 pools under ``client._endpoint``: connections are closed now, not at
   garbage collection; without them ``client.close()`` alone;
-* ``RefreshableCredentials._protected_refresh``: a refresh now, under botocore's own
-  lock; without it the frozen credentials are read (botocore refreshes near expiry).
+* ``RefreshableCredentials._protected_refresh`` and ``_refresh_lock``: a refresh now,
+  under botocore's own lock; without them the public path (botocore refreshes near
+  expiry);
+* ``RefreshableCredentials._expiry_time``: when temporary credentials expire; without
+  it, "not said".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import contextlib
+import logging
+from typing import Any, Final
 
 __all__ = [
+    "PRIVATE_REFRESH",
     "alias_cache",
     "botocore_session_of",
     "close_pools",
-    "forced_refresh",
+    "credentials_expiry",
+    "force_refresh",
+    "has_private_refresh",
     "set_alias_cache",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def alias_cache(events: Any) -> tuple[dict[str, str], dict[str, str]] | None:
@@ -66,18 +75,58 @@ def close_pools(client: Any) -> bool:
     return True
 
 
-def forced_refresh(credentials: Any) -> Callable[[], None] | None:
-    """A function that refreshes ``credentials`` now, or ``None`` when botocore has none.
+#: botocore's private method that refreshes now, and the lock it must be called under.
+PRIVATE_REFRESH: Final = "_protected_refresh"
+_PRIVATE_LOCK: Final = "_refresh_lock"
 
-    botocore's ``RefreshableCredentials._protected_refresh(is_mandatory=True)`` refreshes
-    under the credentials' own lock. Without it, callers fall back to the public path:
-    ``get_frozen_credentials()``, which refreshes when botocore judges them near expiry.
+
+def has_private_refresh(credentials: Any) -> bool:
+    """Whether ``credentials`` can be refreshed on demand through botocore's private door."""
+    return callable(getattr(credentials, PRIVATE_REFRESH, None)) and callable(
+        getattr(credentials, "refresh_needed", None)
+    )
+
+
+def force_refresh(credentials: Any) -> bool:
+    """Fetch fresh ``credentials`` now; False when they cannot be refreshed.
+
+    botocore refreshes :class:`~botocore.credentials.RefreshableCredentials` (an assumed
+    role, SSO, a credential process) by itself only when their expiry time is near. When
+    AWS answers ``ExpiredToken`` earlier (a session cut short, clock skew), this takes
+    botocore's private ``_protected_refresh(is_mandatory=True)``, called with the
+    credentials' own ``_refresh_lock`` held, as botocore calls it; where botocore no
+    longer has them, the public path (``refresh_needed()`` and
+    ``get_frozen_credentials()``), which refreshes only what botocore thinks is due.
+    Static credentials cannot be refreshed; a refresh that fails is logged and reported
+    as False (the caller then stops as expired).
     """
-    refresh = getattr(credentials, "_protected_refresh", None)
-    if not callable(refresh):
-        return None
+    if credentials is None:
+        return False
+    try:
+        if has_private_refresh(credentials):
+            lock = getattr(credentials, _PRIVATE_LOCK, None)
+            if not isinstance(lock, contextlib.AbstractContextManager):
+                lock = contextlib.nullcontext()
+            with lock:
+                getattr(credentials, PRIVATE_REFRESH)(is_mandatory=True)
+            return True
+        return _public_refresh(credentials)
+    except Exception as exc:  # the refresh itself failed: stop as expired
+        logger.debug("credential refresh failed: %s", exc)
+        return False
 
-    def run() -> None:
-        refresh(is_mandatory=True)
 
-    return run
+def _public_refresh(credentials: Any) -> bool:
+    """botocore's public path: refresh when botocore itself says one is due."""
+    needed = getattr(credentials, "refresh_needed", None)
+    frozen = getattr(credentials, "get_frozen_credentials", None)
+    if not callable(needed) or not callable(frozen) or not needed():
+        return False
+    frozen()  # refreshes, as botocore does before it signs
+    return not needed()
+
+
+def credentials_expiry(credentials: Any) -> Any:
+    """The expiry botocore keeps on refreshable credentials (its private ``_expiry_time``),
+    or ``None`` when it does not say (static credentials, or a botocore that renamed it)."""
+    return getattr(credentials, "_expiry_time", None)

@@ -2,8 +2,10 @@
 
 ``arn:partition:service:region:account-id:resource`` -- six colon-separated parts, the
 last of which may itself hold colons and slashes (IAM User Guide, "IAM identifiers";
-AWS General Reference, "Amazon Resource Names"). The principal parser (who am I) and the
-sandbox's ``Arn*`` condition operators and resource matching both take ARNs apart here.
+AWS General Reference, "Amazon Resource Names"). The principal parser (who am I), the
+probe tasks' resource ARNs and the sandbox's session principals take ARNs apart here.
+(The sandbox's ``ArnLike`` matcher compares a *pattern* part by part, which need not be
+an ARN at all; it splits on colons itself.)
 """
 
 from __future__ import annotations

@@ -23,15 +23,19 @@ order, the first one to answer wins (the model is botocore's retry checkers):
                                                                    -> inconclusive
 
 Only checker 3 can say ``allowed``: an unknown code never does. The code
-lists are data, declared once below.
+lists are data, declared once below, and so are the questions the probe runner
+asks of the same :class:`Answer` before it is classified (``is_throttled``,
+``is_server_error``, ``is_transport_fault``, ``is_expired``, and the table
+``REGION_DISABLED_CODES``): what to retry, when the credentials are gone, when a
+region is not enabled.
 """
 
 from __future__ import annotations
 
+import http.client
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Final
 
 from botocore.exceptions import (
@@ -44,42 +48,29 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from awsprobe.model import ErrorKind, Outcome
 from awsprobe.redact import redact
 
 __all__ = [
     "AUTH_ERROR_CODES",
     "CHECKERS",
+    "EXPIRED_CODES",
     "GENERIC_DENIAL_CODES",
+    "REGION_DISABLED_CODES",
     "SERVER_ERROR_CODES",
     "THROTTLE_CODES",
+    "TRANSPORT_FAULTS",
     "Answer",
     "ErrorKind",
     "Outcome",
     "Verdict",
     "classify",
+    "is_expired",
+    "is_server_error",
+    "is_throttled",
+    "is_transport_fault",
     "is_unreadable",
 ]
-
-
-class Outcome(StrEnum):
-    """What a probe found out. Lower-case strings in JSON."""
-
-    ALLOWED = "allowed"
-    DENIED = "denied"
-    INCONCLUSIVE = "inconclusive"
-    ERROR = "error"
-    DRY_RUN_IGNORED = "dry_run_ignored"
-
-
-class ErrorKind(StrEnum):
-    """Why an ``error`` outcome has no usable answer (``None`` for other outcomes)."""
-
-    CONNECTION = "connection"
-    THROTTLED = "throttled"
-    SERVER = "server"
-    CREDENTIALS = "credentials"
-    REGION = "region"
-    ACCOUNT = "account"
 
 
 #: Throttling codes (botocore ``retries/standard.py`` and ``data/_retry.json``).
@@ -105,7 +96,7 @@ THROTTLE_CODES: Final = frozenset(
 #: Credential, account and region problems: never a permission fact (AWS EC2 API Reference,
 #: Error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
 AUTH_ERROR_CODES: Final[dict[str, ErrorKind]] = {
-    "AuthFailure": ErrorKind.CREDENTIALS,  # also a region that is not enabled: see runner
+    "AuthFailure": ErrorKind.CREDENTIALS,  # also a region not enabled: REGION_DISABLED_CODES
     "InvalidClientTokenId": ErrorKind.CREDENTIALS,
     "UnrecognizedClientException": ErrorKind.CREDENTIALS,
     "SignatureDoesNotMatch": ErrorKind.CREDENTIALS,
@@ -121,6 +112,19 @@ AUTH_ERROR_CODES: Final[dict[str, ErrorKind]] = {
     "PendingVerification": ErrorKind.ACCOUNT,
     "SubscriptionRequiredException": ErrorKind.ACCOUNT,
 }
+
+#: Of :data:`AUTH_ERROR_CODES`, the answers that mean the credentials stopped working
+#: mid-run: the runner refreshes refreshable credentials, else stops the identity (AWS EC2 API
+#: Reference, Error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html;
+#: ExpiredTokenException: botocore data/sts/2011-06-15/service-2.json).
+EXPIRED_CODES: Final = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
+)
+
+#: Of :data:`AUTH_ERROR_CODES`, the answers that, to the first probe of a (service, region),
+#: mean the region is not enabled for the account (EC2 API Reference, Error codes:
+#: AuthFailure, OptInRequired): the runner sends nothing more there.
+REGION_DISABLED_CODES: Final = frozenset({"AuthFailure", "OptInRequired"})
 
 #: Authorization failures recognised for every service, on top of each service's own.
 GENERIC_DENIAL_CODES: Final = frozenset({"AccessDenied", "AccessDeniedException"})
@@ -219,17 +223,40 @@ class Signals:
 
 Checker = Callable[[Answer, Signals], Verdict | None]
 
-_NO_ANSWER_TYPES: Final = (
+#: Exceptions that mean a request got no answer because of the way there or back (refused,
+#: timed out, reset, cut short, unparseable): worth another attempt. botocore wraps every
+#: transport failure in its own classes (``botocore/httpsession.py``); any other exception
+#: without a code is still "no answer" to ``no_answer``, but not retried.
+TRANSPORT_FAULTS: Final = (
     EndpointConnectionError,
     ConnectionClosedError,
     ConnectTimeoutError,
     ReadTimeoutError,
-    ResponseParserError,
     ResponseStreamingError,
-    ConnectionError,
-    TimeoutError,
-    OSError,
+    ResponseParserError,
+    http.client.IncompleteRead,
 )
+
+
+def is_throttled(answer: Answer) -> bool:
+    """A throttling code, or HTTP 429."""
+    return answer.code in THROTTLE_CODES or answer.http_status == 429
+
+
+def is_server_error(answer: Answer) -> bool:
+    """A transient server-side code, or an HTTP 5xx."""
+    status = answer.http_status
+    return answer.code in SERVER_ERROR_CODES or (status is not None and status >= 500)
+
+
+def is_transport_fault(answer: Answer) -> bool:
+    """No code, and an exception of :data:`TRANSPORT_FAULTS`."""
+    return answer.code is None and isinstance(answer.exception, TRANSPORT_FAULTS)
+
+
+def is_expired(answer: Answer) -> bool:
+    """The credentials stopped working (:data:`EXPIRED_CODES`)."""
+    return answer.code in EXPIRED_CODES
 
 
 def is_unreadable(answer: Answer) -> bool:
@@ -282,7 +309,7 @@ def _dry_run_success(answer: Answer, signals: Signals) -> Verdict | None:
 
 
 def _throttled(answer: Answer, _: Signals) -> Verdict | None:
-    if answer.code in THROTTLE_CODES or answer.http_status == 429:
+    if is_throttled(answer):
         return Verdict(
             Outcome.ERROR,
             "throttled",
@@ -313,9 +340,8 @@ def _denied(answer: Answer, signals: Signals) -> Verdict | None:
 
 
 def _server_error(answer: Answer, _: Signals) -> Verdict | None:
-    status = answer.http_status
-    if answer.code in SERVER_ERROR_CODES or (status is not None and status >= 500):
-        label = answer.code or f"HTTP {status}"
+    if is_server_error(answer):
+        label = answer.code or f"HTTP {answer.http_status}"
         return Verdict(
             Outcome.ERROR, "server_error", f"{label}: server error after retries", ErrorKind.SERVER
         )

@@ -5,6 +5,10 @@ Every subcommand takes the common options after its name (``--output``,
 ``--region``, ``--endpoint-url``, ``--no-verify-ssl``, ``--sandbox``,
 ``--policy``), as the AWS CLI accepts its global options.
 
+The options and their help are declared in :mod:`awsprobe.cli_parser`; each
+``_cmd_*`` function here turns them into library arguments, calls the library,
+writes what :mod:`awsprobe.report` renders, and returns an exit code.
+
 Exit codes: 0 success; 1 drift or an unmet expectation; 2 bad input;
 3 no usable credentials; 130 interrupted.
 """
@@ -19,16 +23,15 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from awsprobe._version import __version__
 from awsprobe.catalog import Catalog, load_catalog
-from awsprobe.classify import Outcome
-from awsprobe.compare import Drift, diff
+from awsprobe.cli_parser import build_parser, parse
+from awsprobe.compare import diff
 from awsprobe.errors import (
     AwsprobeError,
     CredentialsError,
@@ -39,8 +42,18 @@ from awsprobe.errors import (
     WorkerFailed,
 )
 from awsprobe.matrix import Matrix
-from awsprobe.report import FORMATS, render, tabulated
-from awsprobe.runner import DEFAULT_WORKERS, MAX_WORKERS, probe
+from awsprobe.model import Outcome
+from awsprobe.probing.options import DEFAULT_WORKERS, check_concurrency
+from awsprobe.probing.orchestrate import probe
+from awsprobe.probing.regions import ALL_REGIONS
+from awsprobe.report import (
+    drift_lines,
+    render,
+    render_catalog,
+    render_check,
+    render_decode,
+    render_drift,
+)
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -58,11 +71,6 @@ EXIT_BAD_INPUT = 2
 EXIT_CREDENTIALS = 3
 EXIT_INTERRUPTED = 130
 
-_EPILOG = """\
-exit codes: 0 success; 1 drift or unmet expectation; 2 bad input;
-3 no usable credentials (none found, expired, invalid); 130 interrupted.
-"""
-
 
 def _is_loopback(host: str) -> bool:
     """Only a real loopback address (or ``localhost``) counts: not ``127.0.0.1.nip.io``."""
@@ -76,325 +84,8 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit code 2), raised instead of exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        # main() prefixes "awsprobe: "; name the subcommand only ("matrix: argument ...")
-        where = self.prog.removeprefix("awsprobe").strip()
-        said = f"{where}: {message}" if where else message
-        raise UsageError(f"{said} (see '{self.prog} --help')")
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        """--help and --version end here: return through main() instead of exiting."""
-        if message:
-            sys.stderr.write(message)
-        raise _Done(status)
-
-
-class _Done(Exception):
-    """argparse finished the command itself (--help, --version)."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-# -- option groups -----------------------------------------------------------------
-
-
-def _common(parser: argparse.ArgumentParser, outputs: Sequence[str]) -> None:
-    group = parser.add_argument_group("common options")
-    group.add_argument(
-        "--output",
-        choices=outputs,
-        default=outputs[0],
-        help=f"output format: {', '.join(outputs)} (default: {outputs[0]})",
-    )
-    group.add_argument(
-        "--debug", action="store_true", help="log details (secrets redacted) and show tracebacks"
-    )
-    group.add_argument(
-        "--color",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="colour the table (default: when stdout is a terminal and NO_COLOR is unset)",
-    )
-
-
-def _aws(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("AWS options (as the AWS CLI's)")
-    group.add_argument("--profile", help="use this named profile from the AWS config files")
-    group.add_argument("--region", help="the default region")
-    group.add_argument("--endpoint-url", help="send every request to this URL")
-    group.add_argument(
-        "--no-verify-ssl", action="store_true", help="do not verify TLS certificates (warns)"
-    )
-    group.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="use a local sandbox AWS on 127.0.0.1 instead of AWS (no account needed)",
-    )
-    group.add_argument(
-        "--policy",
-        metavar="FILE",
-        help="with --sandbox: the IAM policy (JSON) of the sandbox identity",
-    )
-    who = parser.add_argument_group("identity options")
-    who.add_argument(
-        "--mfa-serial",
-        metavar="ARN",
-        help="MFA device: probe with an MFA session (GetSessionToken)",
-    )
-    who.add_argument(
-        "--mfa-code", metavar="CODE", help="the 6-digit MFA code (prompted for when interactive)"
-    )
-    who.add_argument(
-        "--duration-seconds", type=int, metavar="N", help="lifetime of the MFA or role session"
-    )
-    who.add_argument(
-        "--assume-role",
-        metavar="ARN",
-        action="append",
-        help="probe as this role (repeatable on matrix: one column per role)",
-    )
-    who.add_argument("--role-session-name", metavar="NAME", help="session name for --assume-role")
-    who.add_argument("--external-id", metavar="ID", help="external id for --assume-role")
-
-
-def _select(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("what to probe")
-    group.add_argument("--services", help="comma-separated botocore service names (ec2,kms)")
-    group.add_argument(
-        "--actions",
-        action="append",
-        metavar="GLOB",
-        help="IAM action glob such as 'ec2:Describe*' (repeatable, case-insensitive)",
-    )
-    group.add_argument(
-        "--access-level",
-        help="comma-separated: list, read, write, tagging, permissions-management",
-    )
-
-
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("how to probe")
-    group.add_argument(
-        "--regions",
-        metavar="LIST|all",
-        help="comma-separated regions, or 'all' for the account's enabled regions "
-        "(default: --region, else the profile's region, else us-east-1)",
-    )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help=f"concurrent probes in all (default: {DEFAULT_WORKERS} per process)",
-    )
-    group.add_argument(
-        "--processes",
-        type=_processes,
-        default="auto",
-        metavar="N|auto",
-        help="worker processes to send from (one Python process sends on one core); "
-        "auto: one per core for runs of a few hundred probes or more (default: auto)",
-    )
-    group.add_argument(
-        "--decode",
-        action="store_true",
-        help="explain denials with sts:DecodeAuthorizationMessage (explicit deny, statement, "
-        "the action actually denied)",
-    )
-    group.add_argument(
-        "--resources",
-        metavar="FILE",
-        help="TOML of real ids (InstanceId = ['i-0abc...']) to probe instead of placeholders",
-    )
-    group.add_argument(
-        "--discover",
-        nargs="?",
-        type=int,
-        const=3,
-        default=0,
-        metavar="N",
-        help="find up to N (default 3) real ids per resource type with read-only Describe/List "
-        "calls, and probe those",
-    )
-
-
-def _sub(
-    sub: Any, name: str, summary: str, description: str, examples: Sequence[str]
-) -> argparse.ArgumentParser:
-    lines = "\n".join(f"  {e}" for e in examples)
-    parser: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help=summary,
-        description=description,
-        epilog=f"example{'s' if len(examples) > 1 else ''}:\n{lines}\n\n{_EPILOG}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
-
-
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="awsprobe",
-        description="Tell an AWS identity exactly what it may do, without doing any of it.",
-        epilog="Run 'awsprobe COMMAND --help' for a command's options.\n\n" + _EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"awsprobe {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    matrix = _sub(
-        sub,
-        "matrix",
-        "probe and print the permission matrix (the main job)",
-        "Send every selected operation as a dry run and print what the identity may do: "
-        "allowed, denied, inconclusive, error or dry run ignored. Nothing is ever sent "
-        "without its dry-run flag.",
-        [
-            "awsprobe matrix --sandbox",
-            "awsprobe matrix --actions 'ec2:Describe*' --regions eu-west-1,us-east-1",
-            "awsprobe matrix --profile ci-role --save ci-role.json --baseline approved.json",
-            "awsprobe matrix --layout grid --output html > matrix.html",
-        ],
-    )
-    _select(matrix)
-    _run_options(matrix)
-    out = matrix.add_argument_group("output")
-    out.add_argument(
-        "--layout",
-        choices=("list", "grid"),
-        default="list",
-        help="list: one row per action; grid: resources x verbs (default: list)",
-    )
-    out.add_argument(
-        "--only",
-        action="append",
-        metavar="OUTCOME",
-        help="show only these outcomes: allowed, denied, inconclusive, error, dry_run_ignored "
-        "(repeatable or comma-separated)",
-    )
-    out.add_argument(
-        "--save", metavar="PATH", help="also write the matrix as JSON (even when interrupted)"
-    )
-    out.add_argument(
-        "--baseline",
-        metavar="PATH",
-        help="compare with a saved matrix; exit 1 and print what changed on drift",
-    )
-    _aws(matrix)
-    matrix.add_argument(
-        "--profiles",
-        metavar="A,B,C",
-        help="probe several profiles side by side (one column per identity)",
-    )
-    _common(matrix, FORMATS)
-    matrix.set_defaults(handler=_cmd_matrix)
-
-    catalog = _sub(
-        sub,
-        "catalog",
-        "list the operations awsprobe can probe",
-        "List the operations that botocore models with a dry-run flag, with the IAM action "
-        "each needs and the parameters a probe sends.",
-        ["awsprobe catalog --services ec2 --actions 'ec2:Describe*' --output json"],
-    )
-    _select(catalog)
-    catalog.add_argument(
-        "--all", action="store_true", help="include operations awsprobe does not probe"
-    )
-    _common(catalog, FORMATS)
-    catalog.set_defaults(handler=_cmd_catalog)
-
-    diff_cmd = _sub(
-        sub,
-        "diff",
-        "compare two saved matrices",
-        "Show what became allowed, what became denied and what changed otherwise between "
-        "two matrices saved with --save. Exit 1 when they differ.",
-        ["awsprobe diff monday.json tuesday.json"],
-    )
-    diff_cmd.add_argument("old", metavar="OLD.json")
-    diff_cmd.add_argument("new", metavar="NEW.json")
-    _common(diff_cmd, ("table", "json"))
-    diff_cmd.set_defaults(handler=_cmd_diff)
-
-    check = _sub(
-        sub,
-        "check",
-        "probe and assert expectations from a TOML file",
-        "Probe the actions an expectations file names and assert them: allow = [...] and "
-        "deny = [...] (globs allowed), optional regions = [...] and [region.NAME] tables, "
-        "strict = false to let inconclusive/error results pass. Exit 1 when any is unmet.",
-        ["awsprobe check ci-role.toml --profile ci-role", "awsprobe check demo.toml --sandbox"],
-    )
-    check.add_argument("expectations", metavar="EXPECT.toml")
-    _run_options(check)
-    check.add_argument("--save", metavar="PATH", help="also write the probed matrix as JSON")
-    _aws(check)
-    _common(check, ("table", "json"))
-    check.set_defaults(handler=_cmd_check)
-
-    decode = _sub(
-        sub,
-        "decode",
-        "explain an encoded authorization failure message",
-        "Call sts:DecodeAuthorizationMessage on a message (or the text after 'Encoded "
-        "authorization failure message:') and print it readably; '-' reads stdin.",
-        [
-            "awsprobe decode 7V0bnS1X...",
-            "awsprobe decode --encoded-message=-qM8LAMIa...",
-            "pbpaste | awsprobe decode - --output json",
-        ],
-    )
-    decode.add_argument(
-        "message", metavar="MESSAGE", nargs="?", help="the encoded message, or - for stdin"
-    )
-    decode.add_argument(
-        "--encoded-message",
-        dest="encoded_message",
-        metavar="MESSAGE",
-        help="the encoded message, as the AWS CLI names it (a message may start with '-')",
-    )
-    _aws(decode)
-    _common(decode, ("table", "json"))
-    decode.set_defaults(handler=_cmd_decode)
-
-    whoami_cmd = _sub(
-        sub,
-        "whoami",
-        "who am I, from where, and is that wise?",
-        "Show the account, ARN, principal type, where the credentials come from, whether "
-        "they are temporary, and -- through the EC2 instance metadata service -- whether "
-        "this runs on an instance with a role, with one-line warnings for risky setups. "
-        "Access key ids are masked; secrets are never shown.",
-        ["awsprobe whoami", "awsprobe whoami --profile ci --output json"],
-    )
-    whoami_cmd.add_argument(
-        "--no-imds", action="store_true", help="do not ask the EC2 instance metadata service"
-    )
-    _aws(whoami_cmd)
-    _common(whoami_cmd, ("table", "json"))
-    whoami_cmd.set_defaults(handler=_cmd_whoami)
-
-    session_cmd = _sub(
-        sub,
-        "session",
-        "print temporary credentials (MFA session or assumed role) for the shell",
-        "Call sts:GetSessionToken with your MFA code (or sts:AssumeRole) and print "
-        "'export AWS_...' lines to eval in a POSIX shell, or --output json in the "
-        "credential_process format. THIS PRINTS A SECRET, on purpose, to stdout only.",
-        [
-            'eval "$(awsprobe session --mfa-serial arn:aws:iam::111122223333:mfa/me '
-            '--mfa-code 123456)"'
-        ],
-    )
-    _aws(session_cmd)
-    _common(session_cmd, ("table", "json"))
-    session_cmd.set_defaults(handler=_cmd_session)
-    return parser
+    return build_parser(default_workers=DEFAULT_WORKERS)
 
 
 # -- shared plumbing -----------------------------------------------------------------
@@ -532,22 +223,18 @@ def _check_save_path(path: str | None, flag: str = "--save") -> None:
         raise UsageError(f"{flag} {path}: not writable; choose another path")
 
 
-def _processes(text: str) -> int | str:
-    """``--processes``: a number of processes or ``auto`` (argparse reports a ValueError)."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
-
-
 def _check_workers(workers: int | None, processes: int | str = "auto") -> None:
-    if workers is not None and not 1 <= workers <= MAX_WORKERS:
-        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
-    from awsprobe.parallel import check_processes
+    check_concurrency(workers, processes, workers_name="--workers", processes_name="--processes")
 
-    check_processes(processes, "--processes")
+
+def _regions(text: str | None) -> list[str] | str | None:
+    """``--regions``: comma-separated names, or ``all`` (any case) for every enabled region."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if [name.lower() for name in names] == ["all"]:
+        return ALL_REGIONS
+    return names or None
 
 
 def _outcomes(values: Sequence[str] | None) -> list[Outcome] | None:
@@ -688,7 +375,7 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
     resources = _resources(args)
     catalog = load_catalog(args.services, args.actions, args.access_level)
     with _target(args) as target:
-        matrix, stop = _probe(args, target, catalog, args.regions, resources)
+        matrix, stop = _probe(args, target, catalog, _regions(args.regions), resources)
     if args.save:
         matrix.save(args.save)
     _report_warnings(matrix)
@@ -708,7 +395,7 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
         drift = diff(baseline, matrix)
         if drift.differs:
             print(f"awsprobe: drift from baseline {args.baseline}:", file=sys.stderr)
-            for line in drift.lines():
+            for line in drift_lines(drift):
                 print(f"  {line}", file=sys.stderr)
             return EXIT_FAILED
     return EXIT_OK
@@ -721,56 +408,31 @@ def _cmd_catalog(args: argparse.Namespace, out: TextIO) -> int:
         access_levels=args.access_level,
         include_unprobed=args.all,
     )
-    if args.output == "json":
-        # One write of the whole text: json.dump writes each of its ~57,000 chunks separately (EC2).
-        out.write(json.dumps([e.to_json() for e in entries], indent=2) + "\n")
-        return EXIT_OK
-    headers = ("action", "access level", "probed", "reason")
-    rows = [
-        (e.action, e.access_level.value, "yes" if e.probe else "no", e.reason or "")
-        for e in entries
-    ]
-    if args.output == "csv":
-        import csv
-
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("action", "service", "operation", "access_level", "probe", "reason"))
-        for e in entries:
-            writer.writerow(
-                (e.action, e.service, e.operation, e.access_level.value, e.probe, e.reason or "")
-            )
-        return EXIT_OK
-    if args.output == "html":
-        out.write(tabulated(rows, headers=headers, tablefmt="html") + "\n")
-        return EXIT_OK
-    fmt = "github" if args.output == "markdown" else "simple"
-    out.write(tabulated(rows, headers=headers, tablefmt=fmt) + "\n")
-    probed = sum(1 for e in entries if e.probe)
-    out.write(f"\n{len(entries)} operations, {probed} probed\n")
+    # one write of the whole text (json.dump would write EC2's ~57,000 chunks one by one)
+    out.write(render_catalog(entries, args.output))
     return EXIT_OK
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     old = Matrix.load(args.old)
     new = Matrix.load(args.new)
-    drift: Drift = diff(old, new)
-    if args.output == "json":
-        out.write(json.dumps({"differs": drift.differs, **drift.to_json()}, indent=2) + "\n")
-    else:
-        out.write("\n".join(drift.lines()) + "\n")
+    drift = diff(old, new)
+    out.write(render_drift(drift, args.output))
     return EXIT_FAILED if drift.differs else EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from awsprobe.expect import Expectations, check_matrix
-    from awsprobe.runner import resolve_regions
+    from awsprobe.probing.regions import resolve_regions
 
     _check_workers(args.workers, args.processes)
     _check_save_path(args.save)
     expectations = Expectations.load(args.expectations)
     resources = _resources(args)
     with _target(args) as target:
-        default = resolve_regions(args.regions, target.session, endpoint_url=target.endpoint_url)
+        default = resolve_regions(
+            _regions(args.regions), target.session, endpoint_url=target.endpoint_url
+        )
         pairs = expectations.expand(default)
         regions = expectations.regions_needed(default)
         catalog = Catalog(dict.fromkeys(entry for _, entry, _ in pairs))
@@ -781,38 +443,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     if stop is not None:
         return _stopped(stop, args.save)
     report = check_matrix(expectations, matrix, pairs)
-    if args.output == "json":
-        data = {
-            "ok": report.ok,
-            "checked": report.checked,
-            "identity": matrix.identity.to_json(),
-            "unmet": [_unmet_json(u) for u in report.unmet],
-            "skipped": [_unmet_json(u) for u in report.skipped],
-        }
-        out.write(json.dumps(data, indent=2) + "\n")
-    else:
-        for unmet in report.unmet:
-            out.write(f"UNMET  {unmet.line}\n")
-            if unmet.result.decoded is not None:
-                out.write(f"       why: {unmet.result.decoded.line}\n")
-            elif unmet.result.reason:
-                out.write(f"       why: {unmet.result.reason}\n")
-        for skipped in report.skipped:
-            out.write(f"SKIP   {skipped.line} (strict = false)\n")
-        verdict = "all met" if report.ok else f"{len(report.unmet)} unmet"
-        out.write(f"{report.checked} expectations checked for {matrix.identity.arn}: {verdict}\n")
+    out.write(render_check(report, matrix.identity, args.output))
     return EXIT_OK if report.ok else EXIT_FAILED
-
-
-def _unmet_json(unmet: Any) -> dict[str, Any]:
-    return {
-        "action": unmet.result.action,
-        "region": unmet.result.region,
-        "expected": unmet.expectation.expected.value,
-        "pattern": unmet.expectation.pattern,
-        "outcome": unmet.result.outcome.value,
-        "code": unmet.result.code,
-    }
 
 
 def _cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
@@ -832,26 +464,7 @@ def _cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
             region=target.region,
             endpoint_url=target.endpoint_url,
         )
-    if args.output == "json":
-        try:
-            out.write(json.dumps(json.loads(raw), indent=2) + "\n")
-        except ValueError:
-            out.write(raw + "\n")
-        return EXIT_OK
-    verdict = (
-        "explicit deny" if explanation.explicit_deny else "implicit deny (no policy allows it)"
-    )
-    lines = [
-        f"verdict:    {verdict}",
-        f"action:     {explanation.denied_action or '(not stated)'}",
-        f"resource:   {explanation.resource or '(not stated)'}",
-        f"principal:  {explanation.principal or '(not stated)'}",
-    ]
-    for sid, effect in explanation.matched_statements:
-        lines.append(f"statement:  {sid or '(no Sid)'} ({(effect or '?').lower()})")
-    for key, values in explanation.conditions:
-        lines.append(f"condition:  {key} = {', '.join(values)}")
-    out.write("\n".join(lines) + "\n")
+    out.write(render_decode(explanation, raw, args.output))
     return EXIT_OK
 
 
@@ -891,6 +504,18 @@ def _cmd_session(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+#: Each subcommand's function: (parsed arguments, stdout) -> exit code.
+_COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "matrix": _cmd_matrix,
+    "catalog": _cmd_catalog,
+    "diff": _cmd_diff,
+    "check": _cmd_check,
+    "decode": _cmd_decode,
+    "whoami": _cmd_whoami,
+    "session": _cmd_session,
+}
+
+
 # -- entry points ----------------------------------------------------------------------
 
 
@@ -917,22 +542,28 @@ def _main_logged(argv: Sequence[str] | None) -> int:
     debug = "--debug" in args_list
     if not debug:
         return _main(args_list, debug)
-    from awsprobe.identity import install_redaction
+    from awsprobe.redact import RedactSecrets
 
-    # --debug: the CLI (never the library) logs everything to stderr, secrets redacted
+    # --debug: the CLI (never the library) shows these logger trees at DEBUG on stderr,
+    # through its own handler, whose filter redacts every record it prints (traceback
+    # included). While it runs, the trees stop propagating: the DEBUG records it turned on
+    # (wire logs full of credentials) reach no other handler. The root logger is not touched.
+    shown = ("awsprobe", "botocore", "boto3", "urllib3", "moto", "werkzeug")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    uninstall = install_redaction()
+    handler.addFilter(RedactSecrets())
+    saved = [(logger, logger.level, logger.propagate) for logger in map(logging.getLogger, shown)]
+    for logger, _, _ in saved:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
     try:
         return _main(args_list, debug)
     finally:
-        uninstall()
-        root.removeHandler(handler)
-        root.setLevel(level)
+        for logger, level, propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 # An encoded authorization message is base64url text, so one in ten starts with '-' and
@@ -953,14 +584,14 @@ def _shield_dashed_message(args_list: list[str]) -> list[str]:
 def _main(args_list: list[str], debug: bool) -> int:
     parser = _build_parser()
     try:
-        args = parser.parse_args(_shield_dashed_message(args_list))
-        if getattr(args, "handler", None) is None:
+        args = parse(parser, _shield_dashed_message(args_list))
+        if isinstance(args, int):  # --help, --version
+            return args
+        command = _COMMANDS.get(args.command or "")
+        if command is None:
             parser.print_help(sys.stderr)
             return EXIT_BAD_INPUT
-        code: int = args.handler(args, sys.stdout)
-        return code
-    except _Done as done:
-        return done.status
+        return command(args, sys.stdout)
     except KeyboardInterrupt:
         print("awsprobe: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awsprobe.classify import Outcome
-from awsprobe.matrix import Matrix, ProbeResult
+from awsprobe.matrix import Matrix
+from awsprobe.model import Outcome, ProbeResult
 
 __all__ = ["Change", "Drift", "diff"]
 

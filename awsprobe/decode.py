@@ -11,6 +11,13 @@ the JSON shape of aws/aws-cli ``awscli/examples/sts/decode-authorization-message
 Newer messages also carry a plain-text reason before the
 blob ("because no identity-based policy allows ..."); it is parsed into
 ``reason`` for display and never used to classify.
+
+The decoded value, :class:`~awsprobe.model.Explanation`, lives in the data model
+(re-exported here). A failure to decode is a
+:class:`~awsprobe.errors.UsageError` when the text is not a message STS can
+decode, a :class:`~awsprobe.errors.CredentialsError` when there are no usable
+credentials, an :class:`~awsprobe.errors.EndpointUnreachable` when STS does not
+answer, and an :class:`~awsprobe.errors.AwsprobeError` for any other refusal.
 """
 
 from __future__ import annotations
@@ -18,14 +25,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Final
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from awsprobe.errors import AwsprobeError, EndpointUnreachable, UsageError
+from awsprobe.errors import AwsprobeError, CredentialsError, EndpointUnreachable, UsageError
 from awsprobe.guard import guarded_client
+from awsprobe.model import Explanation, Outcome, ProbeResult
+from awsprobe.sts import CREDENTIAL_ERRORS, one_line
 
 __all__ = [
     "Explanation",
@@ -44,60 +54,6 @@ _REASON: Final = re.compile(
 )
 _WITH_EXPLICIT: Final = re.compile(r"(with an explicit deny in an? [\w -]+ policy)", re.IGNORECASE)
 _MAX_MESSAGE: Final = 10240  # the STS model's length limit for EncodedMessage
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """A decoded authorization failure."""
-
-    explicit_deny: bool
-    denied_action: str | None
-    resource: str | None
-    matched_statements: tuple[tuple[str | None, str | None], ...]  # (statement id, effect)
-    conditions: tuple[tuple[str, tuple[str, ...]], ...]  # (key, values)
-    principal: str | None
-    allowed: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "explicit_deny": self.explicit_deny,
-            "denied_action": self.denied_action,
-            "resource": self.resource,
-            "matched_statements": [
-                {"statement_id": sid, "effect": effect} for sid, effect in self.matched_statements
-            ],
-            "conditions": {key: list(values) for key, values in self.conditions},
-            "principal": self.principal,
-        }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Explanation:
-        """The inverse of :meth:`to_json` (for saved matrices)."""
-        statements = tuple(
-            (s.get("statement_id"), s.get("effect")) for s in raw.get("matched_statements", [])
-        )
-        conditions = tuple(
-            (str(key), tuple(str(v) for v in values))
-            for key, values in dict(raw.get("conditions", {})).items()
-        )
-        return cls(
-            explicit_deny=bool(raw["explicit_deny"]),
-            denied_action=raw.get("denied_action"),
-            resource=raw.get("resource"),
-            matched_statements=statements,
-            conditions=conditions,
-            principal=raw.get("principal"),
-        )
-
-    @property
-    def line(self) -> str:
-        """One line: ``explicit deny of ec2:RunInstances on arn:... (statement DenyRun)``."""
-        kind = "explicit deny" if self.explicit_deny else "no policy allows"
-        what = self.denied_action or "the action"
-        on = f" on {self.resource}" if self.resource else ""
-        sids = [sid for sid, _ in self.matched_statements if sid]
-        by = f" (statement {', '.join(sids)})" if sids else ""
-        return f"{kind}: {what}{on}{by}"
 
 
 def encoded_message(message: str | None) -> str | None:
@@ -217,6 +173,8 @@ def decode_authorization_message(
                 "sts:DecodeAuthorizationMessage (ask for it, or decode with another identity)"
             ) from exc
         raise AwsprobeError(f"sts:DecodeAuthorizationMessage failed: {code}") from exc
+    except CREDENTIAL_ERRORS as exc:  # no credentials is not an outage
+        raise CredentialsError(f"cannot load AWS credentials: {one_line(exc)}") from exc
     except BotoCoreError as exc:
         raise EndpointUnreachable("STS to decode the message", str(exc)) from exc
     text = str(answer.get("DecodedMessage", ""))
@@ -224,24 +182,22 @@ def decode_authorization_message(
 
 
 def explain_denials(
-    results: Sequence[Any],
+    results: Sequence[ProbeResult],
     session: Any = None,
     *,
     endpoint_url: str | None = None,
     region: str | None = None,
     workers: int = 8,
-) -> tuple[list[Any], list[str]]:
+) -> tuple[list[ProbeResult], list[str]]:
     """Decode every denied result's encoded message (concurrently, once per message).
 
     Returns the results with ``decoded`` attached where it worked, and the
     warnings -- one per distinct reason a message could not be explained
     (decoding denied, expired message), never one per row.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     blobs: dict[str, str] = {}  # blob -> service prefix
     for result in results:
-        blob = encoded_message(result.message) if result.outcome.value == "denied" else None
+        blob = encoded_message(result.message) if result.outcome == Outcome.DENIED else None
         if blob:
             blobs.setdefault(blob, result.action.split(":", 1)[0])
     if not blobs:

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from awsprobe.catalog import CatalogEntry, load_catalog
-from awsprobe.classify import Outcome
 from awsprobe.errors import NoMatchError, SchemaError, UsageError
-from awsprobe.matrix import Matrix, ProbeResult
+from awsprobe.matrix import Matrix
+from awsprobe.model import Outcome, ProbeResult
 
 __all__ = [
     "CheckReport",

@@ -29,7 +29,7 @@ from xml.etree import ElementTree
 
 import botocore.hooks
 import botocore.session
-from botocore.awsrequest import AWSPreparedRequest
+from botocore.awsrequest import AWSPreparedRequest, HTTPHeaders
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.model import ServiceModel
@@ -287,9 +287,10 @@ def _query_value(url: str, wire: str) -> str | None:
 
 
 def _header_value(headers: Mapping[str, str], wire: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == wire.lower():
-            return str(value).strip().lower()
+    # botocore's HTTPHeaders (an http.client.HTTPMessage) finds a name in any case and
+    # keeps repeated ones in order: the first is read, whatever mapping the request has
+    for value in HTTPHeaders.from_dict(headers).get_all(wire) or ():
+        return str(value).strip().lower()
     return None
 
 

@@ -1,14 +1,22 @@
 """The permission matrix: probe results as a table of facts.
 
-A :class:`ProbeResult` per (action, region, identity); a :class:`Matrix`
-holding them with who was asked, where, when, and with which versions.
-Matrices serialize to a versioned JSON schema (:data:`SCHEMA`) and load back
-with a loader that rejects unknown or corrupt files with a clear message.
+A :class:`~awsprobe.model.ProbeResult` per (action, region, identity); a
+:class:`Matrix` holding them with who was asked, where, when, and with which
+versions. Matrices serialize to a versioned JSON schema (:data:`SCHEMA`) and
+load back with a loader that rejects unknown or corrupt files with a clear
+message.
+
+The values themselves (:class:`~awsprobe.model.Identity`,
+:class:`~awsprobe.model.ProbeResult`, the outcome enums) live in the leaf
+:mod:`awsprobe.model` and are re-exported here. This module imports neither
+botocore nor any layer above the model: it reads botocore's version from the
+installed distribution's metadata, and only when a matrix is made.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 from collections import Counter
@@ -17,212 +25,30 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-import botocore
-
 from awsprobe._version import __version__
-from awsprobe.classify import ErrorKind, Outcome
-from awsprobe.decode import Explanation
 from awsprobe.errors import NoMatchError, SchemaError
 from awsprobe.files import write_atomic
+from awsprobe.model import ErrorKind, Explanation, Identity, Outcome, ProbeResult
 
 __all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult"]
 
 #: The schema id written into every saved matrix; bump the number on incompatible change.
 SCHEMA: Final = "awsprobe.matrix/1"
 
-_RESULT_KEYS: Final = (
-    "action",
-    "service",
-    "operation",
-    "region",
-    "outcome",
-    "code",
-    "http_status",
-    "message",
-    "attempts",
-    "elapsed_ms",
-)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who was probed: the caller identity and where its credentials came from."""
-
-    arn: str
-    account: str
-    user_id: str
-    credential_source: str | None = None
-    #: ``awsprobe whoami``'s JSON for this identity, when it was asked (never secrets).
-    details: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
-
-    @property
-    def label(self) -> str:
-        """A short name: the user or role name (``ci``, ``Deploy``), else the ARN."""
-        resource = self.arn.split(":", 5)[-1]
-        parts = resource.split("/")
-        if parts[0] == "assumed-role" and len(parts) >= 2:
-            return parts[1]
-        return parts[-1] if len(parts) > 1 else resource
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "arn": self.arn,
-            "account": self.account,
-            "user_id": self.user_id,
-            "credential_source": self.credential_source,
-        }
-        if self.details is not None:
-            data["whoami"] = dict(self.details)
-        return data
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Identity:
-        details = raw.get("whoami")
-        if details is not None and not isinstance(details, dict):
-            raise SchemaError("'whoami' must be an object")
-        return cls(
-            arn=_str(raw, "arn"),
-            account=_str(raw, "account"),
-            user_id=_str(raw, "user_id"),
-            credential_source=_opt_str(raw, "credential_source"),
-            details=details,
-        )
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """What one dry run found out."""
-
-    action: str
-    service: str
-    operation: str
-    region: str
-    outcome: Outcome
-    code: str | None
-    http_status: int | None
-    message: str | None
-    attempts: int
-    elapsed_ms: float
-    detail: str = ""
-    error_kind: ErrorKind | None = None
-    identity: str = ""
-    access_level: str = ""
-    #: The plain-text reason newer AWS messages carry ("because no identity-based policy
-    #: allows ..."), for display only: never used to classify.
-    reason: str | None = None
-    #: The decoded authorization failure (``--decode``), when there was one to decode.
-    decoded: Explanation | None = None
-    #: The real resource id the probe used (``--resources``/``--discover``), if any.
-    resource: str | None = None
-    #: The parameters that still held awsprobe's placeholders (``i-000…``) when it was sent.
-    placeholders: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "service": self.service,
-            "operation": self.operation,
-            "region": self.region,
-            "identity": self.identity,
-            "outcome": self.outcome.value,
-            "code": self.code,
-            "http_status": self.http_status,
-            "message": self.message,
-            "attempts": self.attempts,
-            "elapsed_ms": round(self.elapsed_ms, 1),
-            "detail": self.detail,
-            "error_kind": self.error_kind.value if self.error_kind else None,
-            "access_level": self.access_level,
-            "reason": self.reason,
-            "decoded": self.decoded.to_json() if self.decoded else None,
-            "resource": self.resource,
-            "placeholders": list(self.placeholders),
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> ProbeResult:
-        missing = [key for key in _RESULT_KEYS if key not in raw]
-        if missing:
-            raise SchemaError(f"a result lacks {', '.join(missing)}")
-        try:
-            outcome = Outcome(raw["outcome"])
-        except ValueError:
-            valid = ", ".join(o.value for o in Outcome)
-            raise SchemaError(f"unknown outcome {raw['outcome']!r} (expected {valid})") from None
-        kind_raw = raw.get("error_kind")
-        try:
-            kind = ErrorKind(kind_raw) if kind_raw else None
-        except ValueError:
-            raise SchemaError(f"unknown error_kind {kind_raw!r}") from None
-        status = raw["http_status"]
-        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
-            raise SchemaError(f"http_status must be an integer or null, not {status!r}")
-        attempts = raw["attempts"]
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
-            raise SchemaError(f"attempts must be a non-negative integer, not {attempts!r}")
-        elapsed = raw["elapsed_ms"]
-        if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
-            raise SchemaError(f"elapsed_ms must be a number, not {elapsed!r}")
-        try:
-            elapsed = float(elapsed)
-        except OverflowError:
-            raise SchemaError("elapsed_ms is too large to be a duration") from None
-        return cls(
-            action=_str(raw, "action"),
-            service=_str(raw, "service"),
-            operation=_str(raw, "operation"),
-            region=_str(raw, "region"),
-            outcome=outcome,
-            code=_opt_str(raw, "code"),
-            http_status=status,
-            message=_opt_str(raw, "message"),
-            attempts=attempts,
-            elapsed_ms=float(elapsed),
-            detail=_opt_str(raw, "detail") or "",
-            error_kind=kind,
-            identity=_opt_str(raw, "identity") or "",
-            access_level=_opt_str(raw, "access_level") or "",
-            reason=_opt_str(raw, "reason"),
-            decoded=_decoded(raw.get("decoded")),
-            resource=_opt_str(raw, "resource"),
-            placeholders=_str_tuple(raw, "placeholders"),
-        )
-
-
-def _str_tuple(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = raw.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SchemaError(f"{key!r} must be a list of strings")
-    return tuple(value)
-
-
-def _decoded(value: Any) -> Explanation | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise SchemaError("'decoded' must be an object or null")
-    try:
-        return Explanation.from_json(value)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise SchemaError(f"'decoded' is malformed ({exc})") from None
-
-
-def _str(raw: Mapping[str, Any], key: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str):
-        raise SchemaError(f"{key!r} must be a string, not {value!r}")
-    return value
-
-
-def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if value is not None and not isinstance(value, str):
-        raise SchemaError(f"{key!r} must be a string or null, not {value!r}")
-    return value
-
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
+
+
+@functools.cache
+def _botocore_version() -> str:
+    """The installed botocore's version (its distribution metadata; botocore is not imported)."""
+    import importlib.metadata  # 10 ms: only when a matrix is made, not when one is imported
+
+    try:
+        return importlib.metadata.version("botocore")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - botocore is required
+        return ""
 
 
 @dataclass(frozen=True)
@@ -237,7 +63,7 @@ class Matrix:
     complete: bool = True
     warnings: tuple[str, ...] = ()
     awsprobe_version: str = __version__
-    botocore_version: str = botocore.__version__
+    botocore_version: str = field(default_factory=_botocore_version)
     #: Every identity probed, when there were several (``identity`` is the first).
     identities: tuple[Identity, ...] = ()
 
@@ -379,7 +205,7 @@ class Matrix:
             if not isinstance(item, dict):
                 raise SchemaError(f"result {number} is not an object")
             try:
-                parsed.append(ProbeResult.from_json(item))
+                parsed.append(_load_result(item))
             except SchemaError as exc:
                 raise SchemaError(f"result {number}: {exc}") from None
         warnings = raw.get("warnings", [])
@@ -390,9 +216,9 @@ class Matrix:
             isinstance(i, dict) for i in identities_raw
         ):
             raise SchemaError("'identities' must be a list of objects")
-        identities = tuple(Identity.from_json(i) for i in identities_raw)
+        identities = tuple(_load_identity(i) for i in identities_raw)
         return cls(
-            identity=Identity.from_json(identity),
+            identity=_load_identity(identity),
             regions=tuple(regions),
             results=tuple(parsed),
             started_at=_time(raw.get("started_at")) or _now(),
@@ -427,6 +253,117 @@ class Matrix:
             return cls.loads(text)
         except SchemaError as exc:
             raise SchemaError(f"{path}: {exc}") from None
+
+
+# -- the strict loader's pieces ------------------------------------------------------
+
+#: The keys every saved result must have.
+_RESULT_KEYS: Final = (
+    "action",
+    "service",
+    "operation",
+    "region",
+    "outcome",
+    "code",
+    "http_status",
+    "message",
+    "attempts",
+    "elapsed_ms",
+)
+
+
+def _load_identity(raw: Mapping[str, Any]) -> Identity:
+    details = raw.get("whoami")
+    if details is not None and not isinstance(details, dict):
+        raise SchemaError("'whoami' must be an object")
+    return Identity(
+        arn=_str(raw, "arn"),
+        account=_str(raw, "account"),
+        user_id=_str(raw, "user_id"),
+        credential_source=_opt_str(raw, "credential_source"),
+        details=details,
+    )
+
+
+def _load_result(raw: Mapping[str, Any]) -> ProbeResult:
+    missing = [key for key in _RESULT_KEYS if key not in raw]
+    if missing:
+        raise SchemaError(f"a result lacks {', '.join(missing)}")
+    try:
+        outcome = Outcome(raw["outcome"])
+    except ValueError:
+        valid = ", ".join(o.value for o in Outcome)
+        raise SchemaError(f"unknown outcome {raw['outcome']!r} (expected {valid})") from None
+    kind_raw = raw.get("error_kind")
+    try:
+        kind = ErrorKind(kind_raw) if kind_raw else None
+    except ValueError:
+        raise SchemaError(f"unknown error_kind {kind_raw!r}") from None
+    status = raw["http_status"]
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise SchemaError(f"http_status must be an integer or null, not {status!r}")
+    attempts = raw["attempts"]
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+        raise SchemaError(f"attempts must be a non-negative integer, not {attempts!r}")
+    elapsed = raw["elapsed_ms"]
+    if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
+        raise SchemaError(f"elapsed_ms must be a number, not {elapsed!r}")
+    try:
+        elapsed = float(elapsed)
+    except OverflowError:
+        raise SchemaError("elapsed_ms is too large to be a duration") from None
+    return ProbeResult(
+        action=_str(raw, "action"),
+        service=_str(raw, "service"),
+        operation=_str(raw, "operation"),
+        region=_str(raw, "region"),
+        outcome=outcome,
+        code=_opt_str(raw, "code"),
+        http_status=status,
+        message=_opt_str(raw, "message"),
+        attempts=attempts,
+        elapsed_ms=float(elapsed),
+        detail=_opt_str(raw, "detail") or "",
+        error_kind=kind,
+        identity=_opt_str(raw, "identity") or "",
+        access_level=_opt_str(raw, "access_level") or "",
+        reason=_opt_str(raw, "reason"),
+        decoded=_decoded(raw.get("decoded")),
+        resource=_opt_str(raw, "resource"),
+        placeholders=_str_tuple(raw, "placeholders"),
+    )
+
+
+def _str_tuple(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SchemaError(f"{key!r} must be a list of strings")
+    return tuple(value)
+
+
+def _decoded(value: Any) -> Explanation | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SchemaError("'decoded' must be an object or null")
+    try:
+        return Explanation.from_json(value)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise SchemaError(f"'decoded' is malformed ({exc})") from None
+
+
+def _str(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str):
+        raise SchemaError(f"{key!r} must be a string, not {value!r}")
+    return value
+
+
+def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise SchemaError(f"{key!r} must be a string or null, not {value!r}")
+    return value
 
 
 def _time(value: Any) -> _dt.datetime | None:

@@ -25,28 +25,27 @@ It is thin over the library:
   which compares the identity's current permissions to a saved matrix.
 
 Expectations expand through the catalog (:mod:`awsprobe.expect`); probes go
-through :class:`awsprobe.runner.Runner` and are cached per (action, region,
-identity) for the whole session; denials are explained with
-:func:`awsprobe.decode.decode_authorization_message`.
+through the library's :class:`~awsprobe.probing.cache.ProbeCache`, which sends
+each (action, region, identity) once for the whole session and explains denials
+with :mod:`awsprobe.decode`.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
     from awsprobe.catalog import CatalogEntry
-    from awsprobe.classify import Outcome
     from awsprobe.expect import Expectation, Expectations, Unmet
-    from awsprobe.matrix import Identity, Matrix, ProbeResult
-    from awsprobe.runner import Runner
+    from awsprobe.matrix import Matrix
+    from awsprobe.model import Identity, Outcome, ProbeResult
+    from awsprobe.probing.cache import ProbeCache
     from awsprobe.sandbox import Sandbox
 
 __all__ = [
@@ -64,6 +63,8 @@ NO_CREDENTIALS: Final = (
     "awsprobe: no AWS credentials found (set AWS_PROFILE, or use --awsprobe-sandbox)"
 )
 BASELINE_ITEM: Final = "awsprobe-baseline"
+
+_T = TypeVar("_T")
 
 _MARKER_KEYS: Final = frozenset({"allow", "deny", "region", "regions", "strict"})
 _MARKER_HELP: Final = (
@@ -97,14 +98,8 @@ class Settings:
     @property
     def configured(self) -> bool:
         """Whether any option that points the plugin at an identity was given."""
-        return bool(
-            self.profile
-            or self.region
-            or self.regions
-            or self.endpoint_url
-            or self.sandbox
-            or self.baseline
-        )
+        chosen = (self.profile, self.region, self.regions, self.endpoint_url, self.baseline)
+        return self.sandbox or any(chosen)
 
 
 @dataclass
@@ -127,102 +122,92 @@ def _state(config: pytest.Config) -> _State:
     return state
 
 
-def _add_option(
-    parser: pytest.Parser,
-    group: pytest.OptionGroup,
-    flag: str,
-    help: str,
-    *,
-    metavar: str | None = None,
-    negation: str | None = None,
-    flag_only: bool = False,
-    default: bool = False,
-) -> None:
-    dest = flag.lstrip("-").replace("-", "_")
-    if negation is not None:
-        group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
-        group.addoption(
-            negation, action="store_const", const=False, dest=dest, help=f"the opposite of {flag}"
-        )
-        parser.addini(
-            dest, f"{help} (default: {str(default).lower()})", type="bool", default=default
-        )
-    elif flag_only:
-        group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
-        parser.addini(dest, help, type="bool", default=False)
-    else:
-        group.addoption(flag, dest=dest, metavar=metavar, default=None, help=help)
-        parser.addini(dest, help, type="string", default="")
+@dataclass(frozen=True)
+class _Option:
+    """One command-line option and its ini key (the option's name, ``_`` for ``-``)."""
+
+    flag: str
+    help: str
+    metavar: str | None = None  # a value option; else a flag
+    negation: str | None = None  # a flag with an opposite, true by default
+    default: bool = False
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("awsprobe", "awsprobe: assert an AWS identity's permissions")
-    _add_option(
-        parser,
-        group,
+#: The options, in the order ``pytest --help`` lists them.
+_OPTIONS: Final = (
+    _Option(
         "--awsprobe-profile",
         "AWS profile of the identity to assert (default: the default credential chain)",
         metavar="NAME",
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option(
         "--awsprobe-region",
         "the session's region (default: AWS_REGION or the profile's, else us-east-1)",
         metavar="REGION",
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option(
         "--awsprobe-regions",
         "comma-separated regions expectations apply to, or 'all' (default: the session's region)",
         metavar="LIST",
-    )
-    _add_option(
-        parser,
-        group,
-        "--awsprobe-endpoint-url",
-        "send every AWS call to this endpoint",
-        metavar="URL",
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option("--awsprobe-endpoint-url", "send every AWS call to this endpoint", metavar="URL"),
+    _Option(
         "--awsprobe-sandbox",
         "assert against awsprobe's local sandbox, whose identity has the demo policy",
-        flag_only=True,
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option(
         "--awsprobe-sandbox-policy",
         "assert against awsprobe's local sandbox, whose identity has this IAM policy (JSON)",
         metavar="FILE",
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option(
         "--awsprobe-baseline",
         f"add a test item, {BASELINE_ITEM}, that fails when the identity's permissions "
         "differ from this saved matrix (awsprobe matrix --save FILE)",
         metavar="FILE",
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option(
         "--awsprobe-strict",
         "inconclusive and error answers fail expectations",
         negation="--awsprobe-no-strict",
         default=True,
-    )
-    _add_option(
-        parser,
-        group,
+    ),
+    _Option(
         "--awsprobe-decode",
         "explain denials with sts:DecodeAuthorizationMessage",
         negation="--awsprobe-no-decode",
         default=True,
-    )
+    ),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("awsprobe", "awsprobe: assert an AWS identity's permissions")
+    for option in _OPTIONS:
+        flag, dest, help = option.flag, option.dest, option.help
+        if option.metavar is not None:
+            group.addoption(flag, dest=dest, metavar=option.metavar, default=None, help=help)
+            parser.addini(dest, help, type="string", default="")
+            continue
+        group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
+        if option.negation is None:
+            parser.addini(dest, help, type="bool", default=False)
+            continue
+        group.addoption(
+            option.negation,
+            action="store_const",
+            const=False,
+            dest=dest,
+            help=f"the opposite of {flag}",
+        )
+        default = option.default
+        parser.addini(
+            dest, f"{help} (default: {str(default).lower()})", type="bool", default=default
+        )
 
 
 def _text(config: pytest.Config, name: str) -> str | None:
@@ -284,7 +269,7 @@ def _check_settings(settings: Settings) -> dict[str, Any] | None:
         if names and [n.lower() for n in settings.regions] != ["all"]:
             import botocore.session
 
-            from awsprobe.runner import resolve_regions
+            from awsprobe.probing.regions import resolve_regions
 
             resolve_regions(names, botocore.session.Session())
     except AwsprobeError as exc:
@@ -340,7 +325,7 @@ def _real_identity(settings: Settings) -> tuple[str, str]:
     from botocore.exceptions import BotoCoreError
 
     from awsprobe.errors import AwsprobeError
-    from awsprobe.runner import caller_identity
+    from awsprobe.probing.caller import caller_identity
 
     try:
         session = _default_session(settings)
@@ -375,211 +360,16 @@ def pytest_terminal_summary(
             terminalreporter.write_line(line)
 
 
-# -- the probe cache ---------------------------------------------------------------------
-
-
-@dataclass
-class _Binding:
-    """One session (and endpoint) the cache has seen, with its runner."""
-
-    session: Any
-    runner: Runner
-
-
-class ProbeCache:
-    """Probe results per (action, region, identity ARN), shared by a whole test session.
-
-    Each probe is sent once: callers ask for a batch of (catalog entry, region)
-    pairs and only those not yet answered for that identity are sent, together,
-    through one :class:`~awsprobe.runner.Runner` per session. Thread-safe.
-    """
-
-    def __init__(self, *, workers: int | None = None, decode: bool = True) -> None:
-        from awsprobe.runner import DEFAULT_WORKERS
-
-        self.workers = workers or DEFAULT_WORKERS
-        self.decode = decode
-        self._lock = threading.RLock()
-        self._bindings: dict[tuple[int, str | None], _Binding] = {}
-        self._results: dict[tuple[str, str, str], ProbeResult] = {}
-        self._regions: dict[tuple[int, str | None, tuple[str, ...]], tuple[str, ...]] = {}
-        self._patterns: dict[str, tuple[CatalogEntry, ...]] = {}
-        self._explained: dict[str, tuple[str | None, str | None]] = {}
-        self._cannot_decode: dict[str, str] = {}
-        self._warnings: dict[str, None] = {}
-        self._sent: dict[str, int] = {}
-        self._reused: dict[str, int] = {}
-
-    def _binding(self, session: Any, endpoint_url: str | None) -> _Binding:
-        from awsprobe.runner import Runner
-
-        key = (id(session), endpoint_url)
-        binding = self._bindings.get(key)
-        if binding is None:  # the binding keeps the session alive: its id stays unique
-            runner = Runner(session, workers=self.workers, endpoint_url=endpoint_url)
-            binding = self._bindings[key] = _Binding(session, runner)
-        return binding
-
-    def identity(self, session: Any, endpoint_url: str | None = None) -> Identity:
-        """Who ``session`` is (one ``sts:GetCallerIdentity`` per session)."""
-        with self._lock:
-            return self._binding(session, endpoint_url).runner.identity
-
-    def regions(
-        self, session: Any, endpoint_url: str | None, names: Sequence[str] = ()
-    ) -> tuple[str, ...]:
-        """Region names checked and resolved (``()``: the session's region; ``all``)."""
-        from awsprobe.runner import resolve_regions
-
-        key = (id(session), endpoint_url, tuple(names))
-        with self._lock:
-            found = self._regions.get(key)
-            if found is None:
-                self._binding(session, endpoint_url)  # keep the session alive for its id
-                found = resolve_regions(list(names) or None, session, endpoint_url=endpoint_url)
-                self._regions[key] = found
-            return found
-
-    def entries(self, pattern: str) -> tuple[CatalogEntry, ...]:
-        """The probed catalog entries an action or glob names (``NoMatchError`` if none)."""
-        from awsprobe.catalog import load_catalog
-
-        with self._lock:
-            found = self._patterns.get(pattern)
-            if found is None:
-                found = self._patterns[pattern] = tuple(load_catalog(actions=[pattern]))
-            return found
-
-    def results(
-        self,
-        session: Any,
-        endpoint_url: str | None,
-        wanted: Iterable[tuple[CatalogEntry, str]],
-    ) -> dict[tuple[str, str], ProbeResult]:
-        """The results of ``wanted`` (entry, region) pairs, probing only those not cached."""
-        pairs = list(dict.fromkeys(wanted))
-        with self._lock:
-            runner = self._binding(session, endpoint_url).runner
-            arn = runner.identity.arn
-            missing: dict[str, list[CatalogEntry]] = {}
-            for entry, region in pairs:
-                if (entry.action, region, arn) not in self._results:
-                    missing.setdefault(region, []).append(entry)
-            self._reused[arn] = (
-                self._reused.get(arn, 0)
-                + len(pairs)
-                - sum(len(entries) for entries in missing.values())
-            )
-            batches: dict[tuple[CatalogEntry, ...], list[str]] = {}
-            for region, needed in missing.items():
-                batches.setdefault(tuple(needed), []).append(region)
-            for batch, regions in batches.items():
-                matrix = runner.run(list(batch), regions)
-                for result in matrix.results:
-                    self._results[(result.action, result.region, arn)] = result
-                self._sent[arn] = self._sent.get(arn, 0) + sum(
-                    1 for r in matrix.results if r.attempts
-                )
-                self._warnings.update(dict.fromkeys(matrix.warnings))
-            return {
-                (entry.action, region): self._results[(entry.action, region, arn)]
-                for entry, region in pairs
-            }
-
-    def explain(
-        self, session: Any, endpoint_url: str | None, results: Iterable[ProbeResult]
-    ) -> tuple[dict[str, str], list[str]]:
-        """Why each denial happened: (decoded line per encoded message, why some could not be).
-
-        Each message is sent to ``sts:DecodeAuthorizationMessage`` once per
-        session; the first alone, so that an identity that may not decode is
-        asked once, then the rest concurrently. Each reason a message could not
-        be decoded is listed once. Nothing is sent with decoding off.
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        from awsprobe.decode import encoded_message
-
-        blobs: dict[str, ProbeResult] = {}
-        for result in results:
-            blob = encoded_message(result.message)
-            if blob is not None and result.decoded is None:
-                blobs.setdefault(blob, result)
-        if not self.decode or not blobs:
-            return {}, []
-        with self._lock:
-            todo = [(blob, result) for blob, result in blobs.items() if blob not in self._explained]
-            if todo:
-                blob, result = todo.pop(0)
-                self._explained[blob] = self._decode(session, endpoint_url, result, blob)
-            if todo:
-                with ThreadPoolExecutor(
-                    max_workers=min(8, len(todo)), thread_name_prefix="awsprobe-decode"
-                ) as pool:
-                    answers = pool.map(
-                        lambda item: self._decode(session, endpoint_url, item[1], item[0]), todo
-                    )
-                    for (blob, _), answer in zip(todo, answers, strict=True):
-                        self._explained[blob] = answer
-            lines: dict[str, str] = {}
-            failures: dict[str, None] = {}
-            for blob in blobs:
-                line, failure = self._explained[blob]
-                if line:
-                    lines[blob] = line
-                if failure:
-                    failures[failure] = None
-        return lines, list(failures)
-
-    def _decode(
-        self, session: Any, endpoint_url: str | None, result: ProbeResult, blob: str
-    ) -> tuple[str | None, str | None]:
-        from botocore.exceptions import BotoCoreError
-
-        from awsprobe.decode import decode_authorization_message
-        from awsprobe.errors import AwsprobeError, UsageError
-
-        arn = result.identity
-        blocked = self._cannot_decode.get(arn)
-        if blocked is not None:
-            return None, blocked
-        prefix = result.action.split(":", 1)[0]
-        try:
-            explanation, _ = decode_authorization_message(
-                blob, session, endpoint_url=endpoint_url, service_prefix=prefix
-            )
-        except UsageError as exc:  # this message: malformed or expired
-            return None, str(exc)
-        except (AwsprobeError, BotoCoreError) as exc:  # this identity may not decode at all
-            self._cannot_decode[arn] = str(exc)
-            return None, str(exc)
-        return explanation.line, None
-
-    def summary(self) -> list[str]:
-        """One line per identity probed (dry runs sent, answers reused), then any warnings."""
-        with self._lock:
-            lines = [
-                f"{_plural(self._sent.get(arn, 0), 'dry run')} sent as {arn}, "
-                f"{_plural(self._reused.get(arn, 0), 'answer')} reused from the cache"
-                for arn in dict.fromkeys([*self._sent, *self._reused])
-            ]
-            return lines + [f"warning: {w}" for w in self._warnings]
-
-    @property
-    def sent(self) -> int:
-        """How many dry runs this cache sent, over every identity."""
-        with self._lock:
-            return sum(self._sent.values())
-
-    def close(self) -> None:
-        """Close every runner's connections."""
-        with self._lock:
-            bindings, self._bindings = list(self._bindings.values()), {}
-        for binding in bindings:
-            binding.runner.close()
-
-
 # -- the facade --------------------------------------------------------------------------
+
+
+def __getattr__(name: str) -> Any:
+    """``ProbeCache`` is the library's (:mod:`awsprobe.probing.cache`), imported on first use."""
+    if name == "ProbeCache":
+        from awsprobe.probing.cache import ProbeCache
+
+        return ProbeCache
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _region_list(region: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -631,14 +421,15 @@ class AwsPermissions:
 
     # -- plumbing: every library error becomes a skip or a readable failure ---------------
 
-    def _call(self, what: Callable[[], Any]) -> Any:
+    def _call(self, what: Callable[[], _T]) -> _T:
         __tracebackhide__ = True
         from awsprobe.errors import AwsprobeError, CredentialsError
+        from awsprobe.probing.caller import credentials_missing
 
         try:
             return what()
         except CredentialsError as exc:
-            if _credentials_missing(self.session, exc):
+            if credentials_missing(self.session, exc):
                 pytest.skip(NO_CREDENTIALS)
             pytest.fail(f"awsprobe: {exc}", pytrace=False)
         except AwsprobeError as exc:
@@ -648,41 +439,37 @@ class AwsPermissions:
     def identity(self) -> Identity:
         """Who the session is (asked of STS once per session)."""
         __tracebackhide__ = True
-        identity: Identity = self._call(
-            lambda: self.cache.identity(self.session, self.endpoint_url)
-        )
-        return identity
+        return self._call(lambda: self.cache.identity(self.session, self.endpoint_url))
 
     @property
     def regions(self) -> tuple[str, ...]:
         """The regions an assertion without ``region`` applies to."""
         __tracebackhide__ = True
-        found: tuple[str, ...] = self._call(
-            lambda: self.cache.regions(self.session, self.endpoint_url, self._region_names)
-        )
-        return found
+        return self._resolve(self._region_names)
 
     def _where(self, region: str | Sequence[str] | None) -> tuple[str, ...]:
         __tracebackhide__ = True
         names = _region_list(region)
-        if not names:
-            return self.regions
-        found: tuple[str, ...] = self._call(
-            lambda: self.cache.regions(self.session, self.endpoint_url, names)
-        )
-        return found
+        return self._resolve(names) if names else self.regions
 
-    def _probe(self, pairs: Sequence[tuple[CatalogEntry, str]]) -> dict[tuple[str, str], Any]:
+    def _resolve(self, names: Sequence[str]) -> tuple[str, ...]:
+        """Region names checked, resolved and cached; ``all`` alone (any case) is every
+        enabled region, ``()`` the session's."""
         __tracebackhide__ = True
-        found: dict[tuple[str, str], Any] = self._call(
-            lambda: self.cache.results(self.session, self.endpoint_url, pairs)
-        )
-        return found
+        from awsprobe.probing.regions import ALL_REGIONS
+
+        wanted = ALL_REGIONS if [n.lower() for n in names] == ["all"] else tuple(names)
+        return self._call(lambda: self.cache.regions(self.session, self.endpoint_url, wanted))
+
+    def _probe(
+        self, pairs: Sequence[tuple[CatalogEntry, str]]
+    ) -> dict[tuple[str, str], ProbeResult]:
+        __tracebackhide__ = True
+        return self._call(lambda: self.cache.results(self.session, self.endpoint_url, pairs))
 
     def _entries(self, pattern: str) -> tuple[CatalogEntry, ...]:
         __tracebackhide__ = True
-        found: tuple[CatalogEntry, ...] = self._call(lambda: self.cache.entries(pattern))
-        return found
+        return self._call(lambda: self.cache.entries(pattern))
 
     # -- queries -----------------------------------------------------------------------
 
@@ -709,8 +496,7 @@ class AwsPermissions:
             )
         entry = self._call(lambda: Catalog(self.cache.entries(action)).find(action))
         where = region or self.regions[0]
-        found: ProbeResult = self._probe([(entry, self._where(where)[0])])[(entry.action, where)]
-        return found
+        return self._probe([(entry, self._where(where)[0])])[(entry.action, where)]
 
     def outcome(self, action: str, region: str | None = None) -> Outcome:
         """The outcome (allowed, denied, inconclusive, error, dry_run_ignored) of one action."""
@@ -726,7 +512,7 @@ class AwsPermissions:
         so an outage never reads as "not allowed"; with strict off it is False.
         """
         __tracebackhide__ = True
-        from awsprobe.classify import Outcome
+        from awsprobe.model import Outcome
 
         results = self.results(action, region=region)
         decided = (Outcome.ALLOWED, Outcome.DENIED)
@@ -859,7 +645,7 @@ class AwsPermissions:
             for name in dict.fromkeys(i.region for i in group.items if i.region):
                 self._where(name)
             group = replace(group, regions=regions)
-            pairs: list[tuple[Expectation, CatalogEntry, str]] = self._call(group.expand)
+            pairs = self._call(group.expand)
             expanded.append((group, pairs))
         results = self._probe(
             [(entry, region) for _, pairs in expanded for _, entry, region in pairs]
@@ -879,10 +665,12 @@ class AwsPermissions:
         return self._message(title, unmet, checked)
 
     def _message(self, title: str, unmet: Sequence[Unmet], checked: int) -> str:
-        from awsprobe.classify import Outcome
+        from awsprobe.model import Outcome
 
         arn = self.identity.arn
-        reasons, failures = self._denial_reasons([miss.result for miss in unmet])
+        reasons, failures = self.cache.reasons(
+            self.session, self.endpoint_url, [miss.result for miss in unmet]
+        )
         lines = [f"{title}: {len(unmet)} of {checked} expectations unmet for {arn}"]
         undecided = False
         for miss in unmet:
@@ -892,34 +680,15 @@ class AwsPermissions:
                 line += f"  [{miss.expectation.expected.value} {miss.expectation.pattern}]"
             lines.append(line)
             if result.outcome is Outcome.DENIED:
-                reason = reasons(result)
-                if reason:
-                    lines.append(f"      why: {reason}")
+                if result in reasons:
+                    lines.append(f"      why: {reasons[result]}")
             elif result.outcome is not Outcome.ALLOWED:
                 undecided = undecided or result.outcome is not Outcome.DRY_RUN_IGNORED
                 lines.append(f"      why: {result.detail}")
-        lines += [f"  (denials not explained: {failure})" for failure in failures]
+        lines += [f"  ({failure})" for failure in failures]
         if undecided:
             lines.append(f"  ({_UNDECIDED_HINT})")
         return "\n".join(lines)
-
-    def _denial_reasons(
-        self, results: Sequence[ProbeResult]
-    ) -> tuple[Callable[[ProbeResult], str | None], list[str]]:
-        """(why a denied result was denied, why some denials could not be decoded)."""
-        from awsprobe.classify import Outcome
-        from awsprobe.decode import encoded_message
-
-        denied = [r for r in results if r.outcome is Outcome.DENIED]
-        decoded, failures = self.cache.explain(self.session, self.endpoint_url, denied)
-
-        def reason(result: ProbeResult) -> str | None:
-            if result.decoded is not None:
-                return result.decoded.line
-            blob = encoded_message(result.message)
-            return decoded.get(blob, result.reason) if blob else result.reason
-
-        return reason, failures
 
 
 def _with_regions(expectations: Expectations, regions: Sequence[str]) -> Expectations:
@@ -935,18 +704,6 @@ def _args(actions: Sequence[str], region: str | Sequence[str] | None) -> str:
     if region is not None:
         parts.append(f"region={region!r}")
     return ", ".join(parts)
-
-
-def _credentials_missing(session: Any, exc: BaseException) -> bool:
-    """Whether a :class:`CredentialsError` means "none found" (skip), not "rejected" (fail)."""
-    from botocore.exceptions import NoCredentialsError
-
-    if isinstance(exc.__cause__, NoCredentialsError):
-        return True
-    try:
-        return session.get_credentials() is None
-    except Exception:
-        return False
 
 
 # -- fixtures ----------------------------------------------------------------------------
@@ -1001,6 +758,8 @@ def awsprobe_endpoint_url(
 @pytest.fixture(scope="session")
 def awsprobe_cache(pytestconfig: pytest.Config) -> Iterator[ProbeCache]:
     """The session's :class:`ProbeCache`: each (action, region, identity) is probed once."""
+    from awsprobe.probing.cache import ProbeCache
+
     state = _state(pytestconfig)
     cache = ProbeCache(decode=state.settings.decode)
     state.caches.append(cache)
@@ -1102,7 +861,6 @@ class _BaselineItem(pytest.Function):
 
 def _baseline(aws_permissions: AwsPermissions, pytestconfig: pytest.Config) -> None:
     """Fail when the identity's permissions differ from the saved matrix."""
-    from awsprobe.catalog import load_catalog
     from awsprobe.compare import diff
     from awsprobe.matrix import Matrix
 
@@ -1115,10 +873,8 @@ def _baseline(aws_permissions: AwsPermissions, pytestconfig: pytest.Config) -> N
             "save a matrix of one identity as the baseline",
             pytrace=False,
         )
-    services = sorted({r.service for r in baseline.results})
-    catalog = {e.action: e for e in load_catalog(services=services)} if services else {}
-    pairs = [(catalog[r.action], r.region) for r in baseline.results if r.action in catalog]
     permissions = aws_permissions
+    pairs = permissions._call(lambda: permissions.cache.pairs_of(baseline))
     current = permissions._matrix(permissions._probe(pairs).values(), baseline.regions)
     drift = diff(baseline, current)
     if not drift.differs:
@@ -1127,14 +883,15 @@ def _baseline(aws_permissions: AwsPermissions, pytestconfig: pytest.Config) -> N
     now = current.identity.arn
     taken = f" (taken as {was})" if was != now else ""
     changed = [c.new for _, changes in drift.sections() for c in changes if c.new is not None]
-    reasons, failures = permissions._denial_reasons(changed)
+    reasons, failures = permissions.cache.reasons(
+        permissions.session, permissions.endpoint_url, changed
+    )
     lines = [f"{BASELINE_ITEM}: the permissions of {now} differ from {path}{taken}"]
     for title, changes in drift.sections():
         lines.append(f"  {title} ({len(changes)}):")
         for change in changes:
             lines.append(f"    {change.line}")
-            why = reasons(change.new) if change.new is not None else None
-            if why and change.new is not None and change.new.outcome.value == "denied":
-                lines.append(f"        why: {why}")
-    lines += [f"  (denials not explained: {failure})" for failure in failures]
+            if change.new in reasons:  # denied, with a reason
+                lines.append(f"        why: {reasons[change.new]}")
+    lines += [f"  ({failure})" for failure in failures]
     pytest.fail("\n".join(lines), pytrace=False)

@@ -11,23 +11,23 @@ boto3, the instance metadata client or anything else.
   signatures replaced; a loose 40-character base64 run with the shape of a
   secret access key replaced. Prose such as botocore's parser error
   ``unclosed token: line 1`` is not a secret and passes through unchanged.
-* :func:`mask_key` -- an access key id for display (``AKIA…KEY0``).
-* :class:`RedactSecrets` -- a :class:`logging.Filter` that passes each record
-  through :func:`redact`; :func:`install_redaction` applies it to every record
-  of the chosen logger trees (the CLI's ``--debug``; the library never calls it).
+* :func:`mask_key` -- an access key id for display (``AKIA…KEY0``);
+  :func:`is_access_key_id` -- whether a string is one.
+* :class:`RedactSecrets` -- a :class:`logging.Filter` for a handler: every record
+  the handler outputs passes through :func:`redact`, traceback included. It is a
+  step on one output path (the CLI's ``--debug`` handler), never a change to how
+  the process creates log records; the library never installs it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Final
 
 __all__ = [
-    "REDACTED_LOGGERS",
     "RedactSecrets",
-    "install_redaction",
+    "is_access_key_id",
     "mask_key",
     "redact",
 ]
@@ -81,6 +81,11 @@ def mask_key(key: str | None) -> str:
     return f"{key[:4]}…{key[-4:]}"
 
 
+def is_access_key_id(text: str) -> bool:
+    """Whether ``text`` is exactly an access key id (``AKIA``/``ASIA`` + 16)."""
+    return _ACCESS_KEY_RE.fullmatch(text) is not None
+
+
 def _redact_named(match: re.Match[str]) -> str:
     name, separator, value = match.groups()
     if (
@@ -114,14 +119,20 @@ def redact(text: str) -> str:
 class RedactSecrets(logging.Filter):
     """A logging filter that rewrites each record's message (and traceback) through :func:`redact`.
 
-    It never drops a record. Attach it to a handler, or let :func:`install_redaction`
-    apply it to every record of the chosen logger trees.
+    It never drops a record. Attach it to the handler whose output must hold no
+    secret: a handler's filters see every record the handler is given, from any
+    logger (a filter on a logger would miss its children's records).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string: leave it for logging to report
+        except Exception:  # a broken format string: logging reports it, message and arguments
+            record.msg = redact(str(record.msg))
+            if isinstance(record.args, tuple):
+                record.args = tuple(redact(repr(arg)) for arg in record.args)
+            elif record.args is not None:
+                record.args = (redact(repr(record.args)),)
             return True
         record.msg = redact(message)
         record.args = None
@@ -132,35 +143,3 @@ class RedactSecrets(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
-
-
-#: The logger trees whose records :func:`install_redaction` redacts by default.
-REDACTED_LOGGERS: Final = ("botocore", "boto3", "urllib3", "awsprobe", "moto", "werkzeug")
-
-
-def install_redaction(logger_names: Iterable[str] = REDACTED_LOGGERS) -> Callable[[], None]:
-    """Redact every log record of ``logger_names`` (and their children) as it is created.
-
-    For the CLI's ``--debug``; the library never calls it. It wraps the process's
-    log record factory, so redaction holds whatever handlers are configured and
-    also for child loggers such as ``botocore.endpoint`` (a filter on the
-    ``botocore`` logger itself would not see their records). Returns a function
-    that removes it again.
-    """
-    names = tuple(logger_names)
-    redactor = RedactSecrets()
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        if any(record.name == name or record.name.startswith(name + ".") for name in names):
-            redactor.filter(record)
-        return record
-
-    logging.setLogRecordFactory(factory)
-
-    def uninstall() -> None:
-        if logging.getLogRecordFactory() is factory:
-            logging.setLogRecordFactory(previous)
-
-    return uninstall

@@ -295,8 +295,10 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
     if bench._costs is not None:
         return bench._costs
     from awsprobe.guard import share_alias_cache
-    from awsprobe.matrix import Identity
-    from awsprobe.runner import Pacer, Runner
+    from awsprobe.model import Identity
+    from awsprobe.probing.options import RunOptions
+    from awsprobe.probing.pacing import Pacer
+    from awsprobe.probing.runner import Runner
 
     entries = list(bench.catalog())
     rounds = 2 if bench.options.quick else 3
@@ -309,7 +311,8 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
     }
     warm = _bare_client(session, REGION, url)
     _bare_loop(warm, entries)
-    runner = Runner(session, workers=1, endpoint_url=url, identity=identity)
+    one = RunOptions(workers=1, endpoint_url=url)
+    runner = Runner(session, one, identity=identity)
     runner.pacer = Pacer()
     for entry in entries:
         runner.probe_one(entry, REGION)
@@ -321,9 +324,7 @@ def botocore_costs(bench: Bench) -> dict[str, float]:
         shared_alias = share_alias_cache(shared)  # filled by the runner's clients above
         samples["cold_shared_alias"].append(_bare_loop(shared, entries) / n)
         for key, fresh in (("awsprobe_cold", True), ("awsprobe_warm", False)):
-            probe_runner = (
-                Runner(session, workers=1, endpoint_url=url, identity=identity) if fresh else runner
-            )
+            probe_runner = Runner(session, one, identity=identity) if fresh else runner
             probe_runner.pacer = Pacer()  # a fresh pacer: no bucket waits between rounds
             cpu = time.process_time()
             for entry in entries:
@@ -410,10 +411,10 @@ def _planned(requested: int | str, probes: int) -> dict[str, Any]:
     """How many processes ``probe(processes=requested)`` will use here for ``probes`` probes.
 
     ``"auto"`` forks only while this process has no other thread
-    (:func:`awsprobe.parallel.fork_safe`); otherwise it stays in one process, and
+    (:func:`awsprobe.probing.parallel.fork_safe`); otherwise it stays in one process, and
     the figure would not measure what the CLI does -- hence ``warning``.
     """
-    from awsprobe.parallel import fork_safe, plan_processes, usable_cores
+    from awsprobe.probing.parallel import fork_safe, plan_processes, usable_cores
 
     safe = fork_safe()
     plan: dict[str, Any] = {
@@ -435,7 +436,7 @@ def _planned(requested: int | str, probes: int) -> dict[str, Any]:
 
 def _auto_text(plan: dict[str, Any], probes: int) -> str:
     """What ``processes="auto"`` chose, for a note."""
-    from awsprobe.parallel import MAX_AUTO_PROCESSES, MIN_PROBES_PER_PROCESS
+    from awsprobe.probing.parallel import MAX_AUTO_PROCESSES, MIN_PROBES_PER_PROCESS
 
     if plan["warning"]:
         return str(plan["warning"])
@@ -457,7 +458,7 @@ def measure_speed(bench: Bench) -> None:
     from botocore.exceptions import ClientError
 
     from awsprobe import Catalog, probe
-    from awsprobe.runner import DEFAULT_WORKERS
+    from awsprobe.probing.options import DEFAULT_WORKERS
 
     latency = bench.options.latency
     entries = _subset(bench.catalog(), 4 if bench.options.quick else 1)
@@ -685,7 +686,7 @@ def measure_scale(bench: Bench) -> None:
     may fork, as in the CLI): ``probe(processes="auto")``, then ``processes=1``
     as the contrast, followed by the repeated runs of 4e.
     """
-    from awsprobe.runner import DEFAULT_WORKERS
+    from awsprobe.probing.options import DEFAULT_WORKERS
 
     quick = bench.options.quick
     regions = DEFAULT_REGIONS[:4] if quick else DEFAULT_REGIONS
@@ -838,7 +839,9 @@ def measure_throttling(bench: Bench) -> None:
     import inspect
 
     from awsprobe import Catalog, probe
-    from awsprobe.runner import Pacer, Runner
+    from awsprobe.probing.options import RunOptions
+    from awsprobe.probing.pacing import Pacer
+    from awsprobe.probing.runner import Runner
     from benchmarks.fake_aws import bucket_for
 
     quick = bench.options.quick
@@ -862,7 +865,8 @@ def measure_throttling(bench: Bench) -> None:
         else:  # the library's documented way: Runners sharing one Pacer, one after another
             pacer = Pacer()
             matrices = [
-                Runner(s, pacer=pacer, endpoint_url=url).run(entries, [REGION]) for s in sessions
+                Runner(s, RunOptions(endpoint_url=url), pacer=pacer).run(entries, [REGION])
+                for s in sessions
             ]
     stats = bench.fake.stats()
     errors = _throttle_errors(matrices)

@@ -123,10 +123,11 @@ GROUPS: tuple[Group, ...] = (
                 ),
             ),
             Target(
-                "awsprobe/runner.py",
-                ("Runner.probe_one", "Runner._send", "expand"),
-                never_break=("Runner.probe_one", "Runner._send", "expand"),
+                "awsprobe/probing/runner.py",
+                ("Runner.probe_one", "Runner._send"),
+                never_break=("Runner.probe_one", "Runner._send"),
             ),
+            Target("awsprobe/probing/tasks.py", ("expand",), never_break=("expand",)),
         ),
         (
             "tests/test_catalog.py",
@@ -139,16 +140,8 @@ GROUPS: tuple[Group, ...] = (
     Group(
         "retry and pacing",
         (
-            Target(
-                "awsprobe/runner.py",
-                (
-                    "bucket_for",
-                    "_Bucket.__init__",
-                    "Pacer.*",
-                    "_retryable",
-                    "backoff_delay",
-                ),
-            ),
+            Target("awsprobe/probing/pacing.py", ("bucket_for", "TokenBucket.*", "Pacer.*")),
+            Target("awsprobe/probing/retry.py", ("is_retryable", "backoff_delay")),
         ),
         ("tests/test_runner.py", "tests/test_pacing.py"),
     ),
@@ -156,7 +149,7 @@ GROUPS: tuple[Group, ...] = (
         "sandbox evaluator and wire check",
         (
             Target(
-                "awsprobe/sandbox.py",
+                "awsprobe/sandbox/conditions.py",
                 (
                     "_wildcard",
                     "_string_equals",
@@ -165,6 +158,11 @@ GROUPS: tuple[Group, ...] = (
                     "_arn_like",
                     "_bool_equals",
                     "_split_operator",
+                ),
+            ),
+            Target(
+                "awsprobe/sandbox/evaluation.py",
+                (
                     "evaluate",
                     "_normalise_context",
                     "_statements",
@@ -174,10 +172,9 @@ GROUPS: tuple[Group, ...] = (
                     "_conditions_hold",
                     "_policy_values",
                     "_condition_holds",
-                    "_is_dry_run",
                 ),
-                never_break=("_is_dry_run",),
             ),
+            Target("awsprobe/sandbox/app.py", ("_is_dry_run",), never_break=("_is_dry_run",)),
         ),
         ("tests/test_sandbox.py", "tests/test_policy_evaluation.py"),
     ),

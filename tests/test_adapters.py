@@ -67,29 +67,18 @@ def test_without_reachable_pools_close_is_left_to_the_client() -> None:
     assert adapters.close_pools(SimpleNamespace(_endpoint=SimpleNamespace())) is False
 
 
-def test_botocore_still_has_a_forced_refresh() -> None:
-    """RefreshableCredentials still refreshes on demand, calling the refresh function."""
-    calls: list[int] = []
-
-    def fetch() -> dict[str, str]:
-        calls.append(1)
-        expiry = _dt.datetime.now(_dt.UTC) + _dt.timedelta(hours=1)
-        return {
-            "access_key": f"AKID{len(calls)}",
-            "secret_key": "s",
-            "token": "t",
-            "expiry_time": expiry.isoformat(),
-        }
-
-    credentials = RefreshableCredentials.create_from_metadata(fetch(), fetch, "test")
-    refresh = adapters.forced_refresh(credentials)
-    assert refresh is not None, "botocore moved _protected_refresh: see awsprobe/adapters.py"
-    refresh()
-    assert credentials.get_frozen_credentials().access_key == "AKID2"
-    assert len(calls) == 2
+def test_botocore_still_keeps_the_expiry_of_refreshable_credentials() -> None:
+    """RefreshableCredentials still keep their expiry where the adapter reads it."""
+    expiry = _dt.datetime.now(_dt.UTC) + _dt.timedelta(hours=1)
+    metadata = {"access_key": "AKID", "secret_key": "s", "token": "t"}
+    credentials = RefreshableCredentials.create_from_metadata(
+        {**metadata, "expiry_time": expiry.isoformat()}, lambda: {}, "test"
+    )
+    found = adapters.credentials_expiry(credentials)
+    assert found is not None, "botocore moved _expiry_time: see awsprobe/adapters.py"
+    assert abs((found - expiry).total_seconds()) < 1
 
 
-def test_without_a_forced_refresh_there_is_none() -> None:
-    """Plain (static) credentials have no refresh: the caller reads them as they are."""
-    assert adapters.forced_refresh(SimpleNamespace()) is None
-    assert adapters.forced_refresh(SimpleNamespace(_protected_refresh="not callable")) is None
+def test_without_an_expiry_there_is_none() -> None:
+    """Static credentials (or a botocore that renamed it) say no expiry."""
+    assert adapters.credentials_expiry(SimpleNamespace()) is None

@@ -222,3 +222,64 @@ def test_fuzz_a_codeless_answer_is_dry_run_ignored_exactly_for_2xx(status: int) 
     verdict = classify(Answer(None, status), KMS)
     assert (verdict.outcome is Outcome.DRY_RUN_IGNORED) is (200 <= status <= 299)
     assert verdict.outcome is not Outcome.ALLOWED
+
+
+# -- the questions the runner asks of the same Answer --------------------------------------
+
+#: Credentials that stopped working mid-run: EC2 API Reference, Error codes (RequestExpired:
+#: "If you're using temporary security credentials, this error can also occur if the
+#: credentials have expired"); AWS Common Errors (InvalidClientTokenId: "The X.509 certificate
+#: or AWS access key ID provided does not exist in our records"); ExpiredTokenException
+#: (botocore data/sts/2011-06-15/service-2.json); ExpiredToken (Amazon S3 API Reference,
+#: Error responses: "The provided token has expired").
+EXPIRED = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
+#: Not expiry: a bad signature or key is never refreshed away (same sources).
+NOT_EXPIRED = ("SignatureDoesNotMatch", "AuthFailure", "UnauthorizedOperation", "AccessDenied")
+
+
+@pytest.mark.parametrize(
+    ("code", "expired"), [(c, True) for c in EXPIRED] + [(c, False) for c in NOT_EXPIRED]
+)
+def test_expiry_is_read_from_the_answer(code: str, expired: bool) -> None:
+    """is_expired: the codes that say the credentials expired, and only those; each is also
+    a credentials error to the classifier (the runner's list is the classifier's)."""
+    from awsprobe.classify import is_expired
+
+    answer = Answer(code=code, http_status=400)
+    assert is_expired(answer) is expired
+    if expired:
+        assert classify(answer, EC2).error_kind is ErrorKind.CREDENTIALS
+
+
+#: EC2 API Reference, Error codes: AuthFailure (also a region not enabled for the account)
+#: and OptInRequired ("You are not authorized to use the requested service ... opt in").
+@pytest.mark.parametrize("code", ["AuthFailure", "OptInRequired"])
+def test_a_disabled_region_answers_with_a_credentials_or_region_error(code: str) -> None:
+    """The codes the runner takes, on a region's first probe, as "not enabled here" are
+    classified as errors (credentials or region), never a verdict."""
+    from awsprobe.classify import REGION_DISABLED_CODES
+
+    assert code in REGION_DISABLED_CODES
+    verdict = classify(Answer(code=code, http_status=401), EC2)
+    assert verdict.outcome is Outcome.ERROR
+    assert verdict.error_kind in (ErrorKind.CREDENTIALS, ErrorKind.REGION)
+
+
+@pytest.mark.parametrize(
+    ("answer", "transport"),
+    [
+        (Answer(exception=EndpointConnectionError(endpoint_url="http://127.0.0.1:9")), True),
+        (Answer(exception=ConnectTimeoutError(endpoint_url="http://127.0.0.1:9")), True),
+        (Answer(exception=RuntimeError("a bug")), False),  # no answer, but not the wire's fault
+        (Answer(code="Throttling", exception=ConnectTimeoutError(endpoint_url="x")), False),
+        (Answer(http_status=500), False),
+    ],
+)
+def test_a_transport_fault_is_an_exception_of_the_wire_without_a_code(
+    answer: Answer, transport: bool
+) -> None:
+    """is_transport_fault: no code and one of botocore's transport exceptions (retried); any
+    other exception is still "no usable answer" to the classifier, but not retried."""
+    from awsprobe.classify import is_transport_fault
+
+    assert is_transport_fault(answer) is transport

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
 import pytest
 
-from awsprobe import __version__
+from awsprobe import __version__, cli
 from awsprobe.cli import main
 
 
@@ -89,3 +90,13 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert words in err
     assert len(err.splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_every_subcommand_runs_its_own_function() -> None:
+    """The README's seven commands are the parser's, and each has a function to run it
+    (none falls through to the help and exit code 2)."""
+    documented = {"matrix", "catalog", "diff", "check", "decode", "whoami", "session"}
+    parser = cli._build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == documented
+    assert set(cli._COMMANDS) == documented

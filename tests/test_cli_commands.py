@@ -10,8 +10,8 @@ import pytest
 
 from awsprobe import cli
 from awsprobe.cli import main
+from awsprobe.errors import ProbeInterrupted
 from awsprobe.matrix import Matrix
-from awsprobe.runner import ProbeInterrupted
 from awsprobe.sandbox import Sandbox
 from tests.test_golden import FIXED
 
@@ -210,7 +210,7 @@ def test_decode_explains_a_sandbox_denial(
 ) -> None:
     """decode: the message from a denied probe explains itself (readable and JSON)."""
     from awsprobe.decode import encoded_message
-    from awsprobe.runner import probe
+    from awsprobe.probing.orchestrate import probe
 
     matrix = probe(
         actions=["ec2:TerminateInstances"],

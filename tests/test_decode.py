@@ -16,8 +16,8 @@ from awsprobe.decode import (
     parse_decoded,
     plain_reason,
 )
-from awsprobe.errors import EndpointUnreachable, UsageError
-from awsprobe.runner import probe
+from awsprobe.errors import CredentialsError, EndpointUnreachable, UsageError
+from awsprobe.probing.orchestrate import probe
 from awsprobe.sandbox import DEMO_POLICY, Sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures" / "decoded"
@@ -205,3 +205,18 @@ def test_decode_of_an_unreachable_sts_is_an_error() -> None:
     with pytest.raises(EndpointUnreachable) as info:
         decode_authorization_message("abc", session, endpoint_url="http://127.0.0.1:9")
     assert isinstance(info.value.__cause__, EndpointConnectionError)
+
+
+def test_decode_without_credentials_is_a_credentials_error_not_an_outage() -> None:
+    """No credentials at all: CredentialsError (exit 3 on the CLI), botocore's
+    NoCredentialsError its cause -- never EndpointUnreachable ("check the network")."""
+    import botocore.session
+    from botocore.credentials import CredentialResolver
+    from botocore.exceptions import NoCredentialsError
+
+    core = botocore.session.Session()
+    core.register_component("credential_provider", CredentialResolver([]))
+    with pytest.raises(CredentialsError) as info:
+        decode_authorization_message("abc", core, endpoint_url="http://127.0.0.1:9")
+    assert not isinstance(info.value, EndpointUnreachable)
+    assert isinstance(info.value.__cause__, NoCredentialsError)

@@ -100,3 +100,30 @@ def test_readme_python_examples_run(
 
     for block in blocks[2:]:  # the pytest examples define tests and a fixture, print nothing
         assert _run_block(block, capsys)[1] == []
+
+
+def _how_it_is_built() -> str:
+    start = README.index("How it is built\n---------------\n")
+    return README[start : README.index("Development\n-----------\n", start)]
+
+
+def test_how_it_is_built_names_every_module_and_no_other() -> None:
+    """README's "How it is built" names each module of the package, and none that is gone."""
+    package = Path(awsprobe.__file__).parent
+    section = _how_it_is_built()
+    modules = {
+        p.stem if p.parent == package else f"{p.parent.name}/{p.stem}"
+        for p in package.rglob("*.py")
+        if not p.name.startswith("_")
+    }
+    missing = []
+    for module in sorted(modules):
+        folder, _, name = module.rpartition("/")
+        where = section
+        if folder:
+            where = section[section.index(f"``{folder}/``") :].split("\n* ", 1)[0]
+        if f"``{name}``" not in where:
+            missing.append(module)
+    assert missing == []
+    named = set(re.findall(r"``([a-z_]+)/``", section))
+    assert named == {p.parent.name for p in package.rglob("__init__.py") if p.parent != package}

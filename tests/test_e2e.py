@@ -13,7 +13,7 @@ import pytest
 
 from awsprobe.catalog import load_catalog
 from awsprobe.classify import Outcome
-from awsprobe.runner import probe
+from awsprobe.probing.orchestrate import probe
 from awsprobe.sandbox import Sandbox
 
 EC2 = load_catalog(services="ec2")

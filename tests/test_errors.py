@@ -39,7 +39,8 @@ from awsprobe.errors import (
     WorkerFailed,
 )
 from awsprobe.identity import assume_role_session, mfa_session, whoami
-from awsprobe.runner import caller_identity, probe
+from awsprobe.probing.caller import caller_identity
+from awsprobe.probing.orchestrate import probe
 from tests.faults import refused_endpoint
 
 PACKAGE = Path(awsprobe.__file__).parent
@@ -177,9 +178,6 @@ def test_no_module_but_errors_defines_a_public_exception() -> None:
 @pytest.mark.parametrize(
     ("module", "name"),
     [
-        ("awsprobe.runner", "ProbeInterrupted"),
-        ("awsprobe.runner", "CredentialsExpired"),
-        ("awsprobe.parallel", "WorkerFailed"),
         ("awsprobe", "ProbeInterrupted"),
     ],
 )

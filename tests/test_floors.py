@@ -141,12 +141,13 @@ def test_a_moto_without_its_request_handler_serves_through_werkzeugs() -> None:
     documented WSGIRequestHandler and still answers a dry run."""
     _run_without(
         """
-        import moto.moto_server.werkzeug_app as app
-        vars(app).pop("MotoRequestHandler", None)  # absent already before moto 5.2.3
+        import moto.server
+        vars(moto.server).pop("MotoRequestHandler", None)  # absent already before moto 5.2.3
         from werkzeug.serving import WSGIRequestHandler
-        from awsprobe.sandbox import Sandbox, _server_types
+        from awsprobe.sandbox import Sandbox
+        from awsprobe.sandbox.server import _Handler
 
-        assert _server_types()[1].__mro__[1] is WSGIRequestHandler
+        assert _Handler.__mro__[1] is WSGIRequestHandler
         policy = {"Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}
         with Sandbox(policy=policy) as sandbox:
             ec2 = sandbox.session().client("ec2", endpoint_url=sandbox.endpoint_url)

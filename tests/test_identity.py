@@ -14,12 +14,13 @@ and the messages STS is widely reported to send (aws-cli issues #6325 and
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import logging
 import shlex
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -33,7 +34,6 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from awsprobe.catalog import Catalog, load_catalog
-from awsprobe.classify import Outcome
 from awsprobe.errors import CredentialsError, UsageError
 from awsprobe.identity import (
     ASSUME_ROLE_METHOD,
@@ -44,21 +44,18 @@ from awsprobe.identity import (
     ImdsInfo,
     InstanceMetadata,
     PrincipalType,
-    RedactSecrets,
     assume_role_session,
     identity_warnings,
-    install_redaction,
-    mask_key,
     mfa_session,
     parse_principal,
     probe_imds,
-    redact,
     session_exports,
     session_json,
     whoami,
 )
-from awsprobe.matrix import Identity
-from awsprobe.runner import probe
+from awsprobe.model import Identity, Outcome
+from awsprobe.probing.orchestrate import probe
+from awsprobe.redact import RedactSecrets, mask_key, redact
 from tests.conftest import FAKE_KEY, FAKE_SECRET, fake_response
 from tests.imds_fake import ROLE_KEY, ROLE_SECRET, ROLE_TOKEN, TOKEN, FakeImds, closed_port_url
 
@@ -679,8 +676,9 @@ def test_redaction_filter_rewrites_message_and_traceback() -> None:
     assert "AKIA…KEY0" in formatted
 
 
-def _secrets_in_debug_log(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """Run MFA, assume-role and whoami against moto with DEBUG logs; return leaked secrets."""
+def _secrets_in_debug_log(caplog: pytest.LogCaptureFixture, text: Callable[[], str]) -> list[str]:
+    """Run MFA, assume-role and whoami against moto with DEBUG logs; the secrets ``text()``
+    (what a handler output) holds afterwards."""
     caplog.set_level(logging.DEBUG)
     base = boto3.Session(
         aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET, region_name="us-east-1"
@@ -693,9 +691,9 @@ def _secrets_in_debug_log(caplog: pytest.LogCaptureFixture) -> list[str]:
     for session in (mfa, role):
         frozen = session.get_credentials().get_frozen_credentials()
         secrets += [frozen.access_key, frozen.secret_key, frozen.token]
-    text = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
-    assert "GetSessionTokenResponse" in text  # the bodies were logged
-    return [secret for secret in secrets if secret in text]
+    output = text()
+    assert "GetSessionTokenResponse" in output  # the bodies were logged
+    return [secret for secret in secrets if secret in output]
 
 
 @pytest.mark.usefixtures("moto_sts")
@@ -703,20 +701,28 @@ def test_botocore_debug_log_carries_secrets_without_redaction(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Control: botocore's own DEBUG log does show key ids, secrets and tokens."""
-    assert _secrets_in_debug_log(caplog)
+    assert _secrets_in_debug_log(
+        caplog, lambda: caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    )
 
 
 @pytest.mark.usefixtures("moto_sts")
-def test_install_redaction_removes_every_secret_from_botocore_debug_logs(
+def test_a_redacting_handler_outputs_no_secret_of_botocore_debug_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """With install_redaction, no key id, secret or token appears anywhere in the DEBUG log."""
-    uninstall = install_redaction()
+    """A handler with the RedactSecrets filter (as the CLI's --debug handler has) outputs
+    botocore's DEBUG log with no key id, secret or token; the process's log record
+    factory is left alone."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    root.addHandler(handler)
     try:
-        assert _secrets_in_debug_log(caplog) == []
-        assert "[REDACTED]" in caplog.text
+        assert _secrets_in_debug_log(caplog, stream.getvalue) == []
     finally:
-        uninstall()
+        root.removeHandler(handler)
+    assert "[REDACTED]" in stream.getvalue()
     assert logging.getLogRecordFactory() is logging.LogRecord
 
 

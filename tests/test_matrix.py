@@ -10,9 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.errors import NoMatchError, SchemaError
-from awsprobe.matrix import SCHEMA, Identity, Matrix, ProbeResult
+from awsprobe.matrix import SCHEMA, Matrix
+from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
 
 
 def _result(action: str, region: str, outcome: Outcome, code: str | None = None) -> ProbeResult:
@@ -222,3 +222,26 @@ def test_fuzz_wrong_types_in_results_are_schema_errors(value: Any) -> None:
             continue
         with pytest.raises(SchemaError, match="^result 1: " + messages[key]):
             Matrix.from_json(data)
+
+
+def test_a_new_matrix_records_the_botocore_it_was_made_with() -> None:
+    """The default botocore_version is the installed botocore's own version string."""
+    import botocore
+
+    assert Matrix(identity=MATRIX.identity, regions=(), results=()).botocore_version == (
+        botocore.__version__
+    )
+
+
+@pytest.mark.parametrize(("module", "name"), [
+    ("awsprobe.matrix", "Identity"), ("awsprobe.matrix", "ProbeResult"),
+    ("awsprobe.classify", "Outcome"), ("awsprobe.classify", "ErrorKind"),
+    ("awsprobe.decode", "Explanation"), ("awsprobe", "Outcome"), ("awsprobe", "ProbeResult"),
+])  # fmt: skip
+def test_the_data_model_is_still_found_where_it_was(module: str, name: str) -> None:
+    """The values moved to awsprobe.model; the old import paths reach the same objects."""
+    import importlib
+
+    from awsprobe import model
+
+    assert getattr(importlib.import_module(module), name) is getattr(model, name)

@@ -60,8 +60,8 @@ def test_both_never_break_paths_are_covered() -> None:
     """The guard (flag on the wire) and the runner's gate (not-probed entries) are marked."""
     marked = {(t.module, n) for _, t in TARGETS for n in t.never_break}
     assert ("awsprobe/guard.py", "check_request") in marked
-    assert ("awsprobe/runner.py", "Runner.probe_one") in marked
-    assert ("awsprobe/runner.py", "expand") in marked
+    assert ("awsprobe/probing/runner.py", "Runner.probe_one") in marked
+    assert ("awsprobe/probing/tasks.py", "expand") in marked
 
 
 def test_mangled_names_follow_mutmut() -> None:
@@ -69,8 +69,8 @@ def test_mangled_names_follow_mutmut() -> None:
     assert mutation._mangled("awsprobe/guard.py", "check_request") == (
         "awsprobe.guard.x_check_request"
     )
-    assert mutation._mangled("awsprobe/runner.py", "Pacer.delay") == (
-        "awsprobe.runner.xǁPacerǁdelay"
+    assert mutation._mangled("awsprobe/probing/pacing.py", "Pacer.delay") == (
+        "awsprobe.probing.pacing.xǁPacerǁdelay"
     )
 
 

@@ -33,11 +33,16 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 from botocore.parsers import ResponseParserError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from awsprobe.catalog import CatalogEntry, load_catalog
-from awsprobe.classify import Answer, Outcome
-from awsprobe.matrix import Identity
-from awsprobe.runner import Pacer, Runner, _retryable, _Skipped, backoff_delay, bucket_for
+from awsprobe.classify import Answer, classify
+from awsprobe.model import ErrorKind, Identity, Outcome
+from awsprobe.probing.options import RunOptions
+from awsprobe.probing.pacing import Pacer, bucket_for
+from awsprobe.probing.retry import backoff_delay, is_retryable
+from awsprobe.probing.runner import Runner, _Skipped
 from tests.fakes import DRY_RUN_OK, UNAUTHORIZED, FakeAWS, Reply, Seen, ec2_error
 
 ACCOUNT = "111122223333"
@@ -106,8 +111,7 @@ def _runner(
 ) -> tuple[Runner, RecordingStop]:
     runner = Runner(
         fake.session,
-        workers=1,
-        max_attempts=max_attempts,
+        RunOptions(workers=1, max_attempts=max_attempts),
         pacer=pacer or ScriptedPacer(),
         identity=IDENTITY,
     )
@@ -347,6 +351,46 @@ def test_http_429_and_5xx_are_retried(status: int, code: str, fake: FakeAWS) -> 
     assert len(pacer.throttles) == (1 if status == 429 else 0)
 
 
+#: botocore retries/standard.py TransientRetryableChecker._TRANSIENT_ERROR_CODES: retried
+#: whatever the HTTP status (S3 answers RequestTimeout with a 400: "Your socket connection
+#: to the server was not read from or written to within the timeout period", Amazon S3 API
+#: Reference, Error responses).
+TRANSIENT_CODES_AT_4XX = ("RequestTimeout", "RequestTimeoutException")
+
+
+@pytest.mark.parametrize("code", TRANSIENT_CODES_AT_4XX)
+def test_transient_codes_are_retried_whatever_the_status(code: str, fake: FakeAWS) -> None:
+    """A transient code with a 400 is retried to the real answer, not left as a server
+    error "after retries" that were never made (the runner and the classifier now read the
+    same table: before, the runner retried server errors only on a 5xx)."""
+    pacer = ScriptedPacer()
+    runner, _ = _runner(_first_then(fake, (400, ec2_error(code))), pacer=pacer)
+    result = runner.probe_one(RUN_INSTANCES, "us-east-1")
+    assert (result.outcome, result.attempts) == (Outcome.ALLOWED, 2)
+    assert pacer.throttles == []
+
+
+@given(
+    code=st.one_of(
+        st.none(),
+        st.sampled_from(
+            [*BOTOCORE_THROTTLE_CODES, *TRANSIENT_CODES_AT_4XX, "InternalError", "AuthFailure"]
+        ),
+        st.text(min_size=1, max_size=20),
+    ),
+    status=st.one_of(st.none(), st.integers(min_value=100, max_value=599)),
+)
+@settings(max_examples=300, deadline=None)
+def test_whatever_is_called_out_of_retries_was_retried(
+    code: str | None, status: int | None
+) -> None:
+    """An answer the classifier reports as throttled or a server error "after retries" is
+    one the runner retries: the two read the same code tables."""
+    verdict = classify(Answer(code=code, http_status=status), RUN_INSTANCES)
+    if verdict.error_kind in (ErrorKind.THROTTLED, ErrorKind.SERVER):
+        assert is_retryable(Answer(code=code, http_status=status))
+
+
 @pytest.mark.parametrize("fault", RETRIED_FAULTS, ids=lambda f: type(f).__name__)
 def test_connection_faults_are_retried(fault: BaseException, fake: FakeAWS) -> None:
     """No answer at all (refused, timed out, reset, cut short) is retried, not throttled."""
@@ -390,13 +434,15 @@ def test_an_unexpected_exception_is_not_retried(fake: FakeAWS) -> None:
         (Answer(), False),
         (Answer(exception=ValueError("x")), False),
         (Answer(code="Foo", exception=ReadTimeoutError(endpoint_url=URL)), False),
+        (Answer(code="RequestTimeout", http_status=400), True),  # transient at any status
+        (Answer(code="InternalError", http_status=400), True),
     ],
 )
 def test_retryable_answers_table(answer: Answer, retried: bool) -> None:
     """Edge answers decided directly: an unreadable 4xx body is retried (botocore sets
     Code to the status when it cannot parse the body); a status alone decides when
     there is no code; a transport exception counts only when there is no code."""
-    assert _retryable(answer) is retried
+    assert is_retryable(answer) is retried
 
 
 # -- the token buckets ---------------------------------------------------------------------

@@ -3,41 +3,45 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import multiprocessing
 import os
+import pickle
+import signal
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from awsprobe import parallel
-from awsprobe import runner as runner_mod
 from awsprobe.catalog import Catalog, load_catalog
-from awsprobe.classify import Outcome
-from awsprobe.errors import UnsafeRequestError, UsageError
-from awsprobe.matrix import Matrix, ProbeResult
-from awsprobe.parallel import (
-    MAX_PROCESSES,
-    SessionSnapshot,
+from awsprobe.errors import (
+    CredentialsExpired,
+    ProbeInterrupted,
+    UnsafeRequestError,
+    UsageError,
     WorkerFailed,
-    check_processes,
-    plan_processes,
-    split,
 )
-from awsprobe.runner import CredentialsExpired, ProbeInterrupted, probe
+from awsprobe.matrix import Matrix
+from awsprobe.model import Identity, Outcome, ProbeResult
+from awsprobe.probing import parallel
+from awsprobe.probing.options import MAX_PROCESSES, RunOptions, check_concurrency
+from awsprobe.probing.orchestrate import probe
+from awsprobe.probing.pacing import bucket_for
+from awsprobe.probing.parallel import SessionSnapshot, plan_processes, split
+from awsprobe.probing.runner import Runner
+from awsprobe.probing.tasks import expand
 from tests.fakes import UNAUTHORIZED, FakeAWS, Seen, ec2_error
 
 EC2 = load_catalog(services="ec2")
 #: 60 probed actions with roomy token buckets (a second identity of the same account
 #: never waits for a refill: 1-token actions like AdvertiseByoipCidr would make it wait 10 s)
-SOME = Catalog(
-    [e for e in EC2 if e.probe and runner_mod.bucket_for(e.service, e.operation)[0] >= 50][:60]
-)
+SOME = Catalog([e for e in EC2 if e.probe and bucket_for(e.service, e.operation)[0] >= 50][:60])
 REGIONS = ["us-east-1", "eu-west-1", "ap-south-1"]
 
 
@@ -119,7 +123,7 @@ def test_split_keeps_every_task_once_and_each_action_in_one_process(
 
 def test_split_keeps_whole_regions_together_when_there_are_many() -> None:
     """17 regions over 2 processes: each region's probes (its canary, its client) in one."""
-    tasks = list(runner_mod.expand(SOME, [f"r{i}" for i in range(17)]))
+    tasks = list(expand(SOME, [f"r{i}" for i in range(17)]))
     shares = split([tasks], 2)
     regions = [{t.region for t in share[0]} for share in shares]
     assert not regions[0] & regions[1]
@@ -162,7 +166,7 @@ def test_plan_processes(
 def test_bad_process_counts_are_usage_errors(bad: object) -> None:
     """A bad processes= is one UsageError naming the range and 'auto', before any probe."""
     with pytest.raises(UsageError, match="processes must be"):
-        check_processes(bad)  # type: ignore[arg-type]
+        check_concurrency(processes=bad)  # type: ignore[arg-type]
     fake = FakeAWS()
     with pytest.raises(UsageError, match="processes must be"):
         probe(catalog=SOME, session=fake.session, processes=bad)  # type: ignore[arg-type]
@@ -244,7 +248,7 @@ def test_the_guard_still_refuses_in_a_worker(monkeypatch: pytest.MonkeyPatch) ->
     """A request without its flag is refused on the wire inside the worker, and the parent
     raises the same UnsafeRequestError as one process would (a bug, never an outcome)."""
     fake = FakeAWS()
-    send = runner_mod.Runner._send
+    send = Runner._send
 
     def unflagged(call, entry, replaced):  # type: ignore[no-untyped-def]
         if entry.operation == "DescribeVpcs":
@@ -253,7 +257,7 @@ def test_the_guard_still_refuses_in_a_worker(monkeypatch: pytest.MonkeyPatch) ->
             call(**params)  # no flag: the guard must refuse to send it
         return send(call, entry, replaced)
 
-    monkeypatch.setattr(runner_mod.Runner, "_send", staticmethod(unflagged))
+    monkeypatch.setattr(Runner, "_send", staticmethod(unflagged))
     catalog = Catalog([*SOME, EC2.find("ec2:DescribeVpcs")])
     with pytest.raises(UnsafeRequestError, match="DescribeVpcs"):
         probe(catalog=catalog, regions=REGIONS, session=fake.session, processes=2)
@@ -373,7 +377,7 @@ def test_cli_saves_and_exits_1_when_a_worker_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The CLI on WorkerFailed: one line naming the fix, exit 1, partial results saved."""
-    from awsprobe import Identity, cli
+    from awsprobe import cli
 
     partial = Matrix(
         identity=Identity("arn:aws:iam::1:user/x", "1", "AIDA"),
@@ -399,7 +403,7 @@ def test_an_interrupt_that_comes_before_the_run_still_stops_it() -> None:
     """A worker's stop can reach its Runner just before the run starts: the run stops at
     once (only its canaries are answered), and the next run of the Runner starts afresh."""
     fake = FakeAWS()
-    with runner_mod.Runner(fake.session, workers=2) as runner:
+    with Runner(fake.session, RunOptions(workers=2)) as runner:
         runner.interrupt()
         with pytest.raises(ProbeInterrupted) as info:
             runner.run(SOME, REGIONS)
@@ -407,3 +411,48 @@ def test_an_interrupt_that_comes_before_the_run_still_stops_it() -> None:
         again = runner.run(SOME, REGIONS)
     assert again.complete
     assert len(again.results) == len(SOME) * len(REGIONS)
+
+
+# -- what a worker tells its parent -------------------------------------------------
+
+
+def test_a_worker_speaks_in_typed_messages() -> None:
+    """A worker (run here, in this process) sends frozen dataclasses that survive the pipe:
+    its results in batches per identity, the identity's notes, then Exited; no string tags."""
+    fake = FakeAWS(_describe_only)
+    identity = Identity("arn:aws:iam::111122223333:user/ci", "111122223333", "AIDAEXAMPLE")
+    tasks = tuple(expand(SOME[:5], ["us-east-1"]))
+    share = parallel._Share(
+        sessions=(fake.session,),
+        identities=(identity,),
+        tasks=(tasks,),
+        regions=("us-east-1",),
+        options=RunOptions(workers=2),
+    )
+    sent: list[object] = []
+
+    class Pipe:
+        def send(self, message: object) -> None:
+            sent.append(pickle.loads(pickle.dumps(message)))  # as a pipe carries it
+
+        def close(self) -> None:
+            pass
+
+    stop = SimpleNamespace(value=0)
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    try:
+        parallel._worker(share, Pipe(), stop, os.getppid())  # its "parent": ours
+    finally:
+        stop.value = 1
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+        for thread in threading.enumerate():
+            if thread.name == "awsprobe-watch":
+                thread.join()
+    kinds = (parallel.Results, parallel.Notes, parallel.Exited)
+    assert all(isinstance(m, kinds) for m in sent), sent
+    assert all(dataclasses.is_dataclass(m) and m.__dataclass_params__.frozen for m in sent)
+    assert sent[-1] == parallel.Exited()
+    assert sent[-2] == parallel.Notes(0, ())
+    results = [r for m in sent if isinstance(m, parallel.Results) for r in m.batch[0]]
+    assert sorted(r.action for r in results) == sorted(e.action for e in SOME[:5])

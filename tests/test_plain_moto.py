@@ -20,7 +20,7 @@ import pytest
 
 from awsprobe.catalog import Catalog, load_catalog
 from awsprobe.classify import Outcome
-from awsprobe.runner import probe
+from awsprobe.probing.orchestrate import probe
 
 moto_server = pytest.importorskip("moto.server")
 

@@ -16,7 +16,6 @@ import logging
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import botocore.session
@@ -27,12 +26,15 @@ from hypothesis import strategies as st
 
 from awsprobe import catalog as catalog_mod
 from awsprobe import cli
-from awsprobe import runner as runner_mod
 from awsprobe.catalog import Catalog, CatalogEntry, dry_run_index, load_catalog
-from awsprobe.classify import Outcome
 from awsprobe.errors import NoMatchError, UnsafeRequestError, UsageError
-from awsprobe.matrix import Identity
-from awsprobe.runner import Pacer, Runner, Task, can, expand, probe
+from awsprobe.model import Identity, Outcome
+from awsprobe.probing import retry
+from awsprobe.probing.options import RunOptions
+from awsprobe.probing.orchestrate import can, probe
+from awsprobe.probing.pacing import Pacer
+from awsprobe.probing.runner import Runner, _Skipped
+from awsprobe.probing.tasks import Task, expand
 from tests.fakes import FakeAWS, ec2_error
 
 SESSION = botocore.session.get_session()
@@ -162,7 +164,7 @@ def fake() -> FakeAWS:
 @pytest.fixture
 def runner(fake: FakeAWS) -> Iterator[Runner]:
     """A runner whose identity is known, so that it sends nothing but probes."""
-    with Runner(fake.session, identity=IDENTITY, workers=2) as made:
+    with Runner(fake.session, RunOptions(workers=2), identity=IDENTITY) as made:
         yield made
 
 
@@ -395,7 +397,7 @@ def test_a_probe_stopped_while_paced_is_skipped_unsent(wait: float, fake: FakeAW
     token: no request, no result (the probe is skipped, not reported)."""
     with Runner(fake.session, identity=IDENTITY, pacer=_RecordingPacer(wait=wait)) as runner:
         runner._stop.set()  # the run is stopping: the wait returns at once
-        with pytest.raises(runner_mod._Skipped):
+        with pytest.raises(_Skipped):
             runner.probe_one(DESCRIBE_VPCS, "us-east-1")
     assert fake.seen == []
 
@@ -415,7 +417,7 @@ def test_refreshed_credentials_never_take_a_probe_past_max_attempts(
     requests, then reports the expiry."""
     expired = (400, ec2_error("RequestExpired", "Request has expired."))
     fake = FakeAWS(default=expired)
-    with Runner(fake.session, identity=IDENTITY, max_attempts=2) as runner:
+    with Runner(fake.session, RunOptions(max_attempts=2), identity=IDENTITY) as runner:
         monkeypatch.setattr(runner, "_refresh", lambda: True)
         result = runner.probe_one(DESCRIBE_VPCS, "us-east-1")
     assert result.code == "RequestExpired"
@@ -460,14 +462,12 @@ def test_a_denied_probe_reports_what_aws_answered(runner: Runner, fake: FakeAWS)
     assert result.placeholders == ("InstanceIds",)
 
 
-def test_elapsed_time_is_the_probes_own_in_milliseconds(
-    runner: Runner, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_elapsed_time_is_the_probes_own_in_milliseconds(fake: FakeAWS) -> None:
     """elapsed_ms is the time from the start of the probe to its answer, in milliseconds
     (an injected clock: 10.0 s, then 10.25 s)."""
     ticks = iter([10.0, 10.25])
-    monkeypatch.setattr(runner_mod, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
-    result = runner.probe_one(DESCRIBE_VPCS, "us-east-1")
+    with Runner(fake.session, identity=IDENTITY, clock=lambda: next(ticks)) as runner:
+        result = runner.probe_one(DESCRIBE_VPCS, "us-east-1")
     assert result.elapsed_ms == 250.0
 
 
@@ -532,7 +532,7 @@ def test_a_throttled_answer_slows_its_action_down(
 ) -> None:
     """A throttling code or HTTP 429 halves the (account, region, action) bucket before the
     retry; a server error is retried without slowing the action."""
-    monkeypatch.setattr(runner_mod, "BACKOFF_BASE", 0.0)
+    monkeypatch.setattr(retry, "BACKOFF_BASE", 0.0)
     fake = FakeAWS(lambda seen, nth: first if nth == 1 else None)
     pacer = _ThrottleRecordingPacer()
     with Runner(fake.session, identity=IDENTITY, pacer=pacer) as runner:

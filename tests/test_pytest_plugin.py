@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from awsprobe.catalog import _cache_dir
-from awsprobe.classify import Outcome
+from awsprobe.catalog import _cache_dir, load_catalog
 from awsprobe.matrix import Identity, Matrix, ProbeResult
+from awsprobe.model import Outcome
 from awsprobe.sandbox import SANDBOX_ACCOUNT
+from tests.fakes import FakeAWS, Seen, ec2_error
 
 pytest_plugins = ["pytester"]
 
@@ -613,7 +614,7 @@ def test_probe_cache_sends_each_probe_once_under_concurrent_callers() -> None:
     """Threads asking for overlapping batches at once still send each dry run once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from awsprobe.pytest_plugin import ProbeCache
+    from awsprobe.probing.cache import ProbeCache
     from awsprobe.sandbox import Sandbox
 
     with Sandbox() as sandbox:
@@ -637,3 +638,109 @@ def test_probe_cache_sends_each_probe_once_under_concurrent_callers() -> None:
     assert all(answer == answers[0] for answer in answers)
     assert answers[0][("ec2:RunInstances", "us-east-1")].outcome is Outcome.ALLOWED
     assert answers[0][("ec2:RunInstances", "eu-west-1")].outcome is Outcome.DENIED
+
+
+#: A denial carrying an encoded message (EC2 API Reference, Error codes:
+#: UnauthorizedOperation "... Encoded authorization failure message: ...").
+def _denial_with(blob: str) -> tuple[int, bytes]:
+    return (
+        403,
+        ec2_error(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation. "
+            f"Encoded authorization failure message: {blob}",
+        ),
+    )
+
+
+#: STS's query-protocol error (STS API Reference, Common Errors: AccessDenied, HTTP 403).
+_STS_DENIED = (
+    403,
+    b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+    b"<Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to "
+    b"perform: sts:DecodeAuthorizationMessage</Message></Error><RequestId>1</RequestId>"
+    b"</ErrorResponse>",
+)
+
+
+def _decoded(action: str) -> tuple[int, bytes]:
+    """DecodeAuthorizationMessage's answer: the JSON shape of aws-cli's example
+    (awscli/examples/sts/decode-authorization-message.rst), XML-escaped in the response."""
+    from xml.sax.saxutils import escape
+
+    text = json.dumps(
+        {
+            "allowed": False,
+            "explicitDeny": False,
+            "matchedStatements": {"items": []},
+            "failures": {"items": []},
+            "context": {"action": action, "resource": "*", "conditions": {"items": []}},
+        }
+    )
+    return (
+        200,
+        b'<DecodeAuthorizationMessageResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        b"<DecodeAuthorizationMessageResult><DecodedMessage>"
+        + escape(text).encode()
+        + b"</DecodedMessage></DecodeAuthorizationMessageResult>"
+        b"<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
+        b"</DecodeAuthorizationMessageResponse>",
+    )
+
+
+_DENIED_ACTIONS = ("ec2:RunInstances", "ec2:TerminateInstances", "ec2:CreateVpc")
+
+
+def _denying(decode: tuple[int, bytes] | None) -> FakeAWS:
+    """Every probe denied with its own encoded message (BLOB-<operation>); STS answers
+    ``decode`` to DecodeAuthorizationMessage, or decodes each blob to its action."""
+
+    def rule(seen: Seen, nth: int) -> tuple[int, bytes]:
+        if seen.operation == "DecodeAuthorizationMessage":
+            blob = seen.body.decode().split("EncodedMessage=", 1)[1].split("&", 1)[0]
+            return decode or _decoded(f"ec2:{blob.removeprefix('BLOB-')}")
+        return _denial_with(f"BLOB-{seen.operation}")
+
+    return FakeAWS(rule)
+
+
+def _ask_twice(
+    fake: FakeAWS,
+) -> tuple[list[tuple[dict[ProbeResult, str], list[str]]], list[ProbeResult]]:
+    """Probe the denied actions through a cache, then ask it twice why they were denied."""
+    from awsprobe.probing.cache import ProbeCache
+
+    cache = ProbeCache(workers=2)
+    entries = [load_catalog(actions=[a]).find(a) for a in _DENIED_ACTIONS]
+    try:
+        found = cache.results(fake.session, None, [(e, "us-east-1") for e in entries])
+        results = list(found.values())
+        answers = [cache.reasons(fake.session, None, results) for _ in range(2)]
+    finally:
+        cache.close()
+    return answers, results
+
+
+def test_the_cache_decodes_each_denial_once_through_awsprobe_decode() -> None:
+    """Three denials, asked about twice: each message is decoded once, and each denial's
+    reason is its decoded line."""
+    fake = _denying(None)
+    answers, results = _ask_twice(fake)
+    assert len(fake.sent("DecodeAuthorizationMessage")) == 3
+    for reasons, failures in answers:
+        assert failures == []
+        assert {r.action: reasons[r] for r in results} == {
+            a: f"no policy allows: {a} on *" for a in _DENIED_ACTIONS
+        }
+
+
+def test_an_identity_that_may_not_decode_is_asked_once() -> None:
+    """STS denies decoding: one DecodeAuthorizationMessage for the whole session, one line
+    saying why, and no reason invented for the denials."""
+    fake = _denying(_STS_DENIED)
+    answers, _ = _ask_twice(fake)
+    assert len(fake.sent("DecodeAuthorizationMessage")) == 1
+    for reasons, failures in answers:
+        assert reasons == {}
+        (failure,) = failures
+        assert "may not decode authorization messages" in failure

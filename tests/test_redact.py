@@ -10,6 +10,8 @@ The parser text is botocore's: what ``botocore.parsers`` raises for an unclosed 
 from __future__ import annotations
 
 import ast
+import io
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 from botocore.parsers import ResponseParserError, create_parser
 
 from awsprobe.classify import Answer
-from awsprobe.redact import redact
+from awsprobe.redact import RedactSecrets, is_access_key_id, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -69,13 +71,35 @@ def test_importing_the_classifier_loads_neither_identity_nor_boto3() -> None:
     assert not [name for name in loaded if name.split(".")[0] == "boto3"]
 
 
-def test_identity_still_offers_the_redaction_names() -> None:
-    """Older imports from awsprobe.identity reach the same objects as awsprobe.redact."""
-    from awsprobe import identity
-    from awsprobe import redact as leaf
+@pytest.mark.parametrize(
+    ("text", "is_key"),
+    [
+        (KEY_ID, True),
+        ("ASIAIOSFODNN7EXAMPLE", True),
+        (f" {KEY_ID}", False),
+        (KEY_ID[:-1], False),
+        ("AIDAEXAMPLEUSERID0001", False),  # a user id (IAM identifiers: AIDA = user)
+    ],
+)
+def test_is_access_key_id(text: str, is_key: bool) -> None:
+    """Exactly AKIA/ASIA and 16 more: a key id; a user id or anything around it: not."""
+    assert is_access_key_id(text) is is_key
 
-    for name in ("redact", "mask_key", "RedactSecrets", "install_redaction", "REDACTED_LOGGERS"):
-        assert getattr(identity, name) is getattr(leaf, name), name
+
+def test_a_broken_format_string_is_reported_without_its_secrets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A record whose message cannot be formatted reaches logging's error report (message
+    and arguments on stderr) through the filter, with the secret masked."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    record = logging.LogRecord("botocore.x", logging.DEBUG, __file__, 1, "%d", (KEY_ID,), None)
+    handler.handle(record)
+    reported = capsys.readouterr().err
+    assert "Logging error" in reported  # logging did report it
+    assert KEY_ID not in reported + stream.getvalue()
+    assert "AKIA…MPLE" in reported
 
 
 @pytest.mark.parametrize(

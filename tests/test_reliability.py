@@ -43,19 +43,24 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, set
 from hypothesis import strategies as st
 
 from awsprobe import cli
-from awsprobe import runner as runner_mod
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
 from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.errors import (
     AwsprobeError,
     CredentialsError,
     EndpointUnreachable,
+    ProbeInterrupted,
     UnsafeRequestError,
     UsageError,
 )
 from awsprobe.guard import guarded_client
 from awsprobe.matrix import SCHEMA, Identity, Matrix, ProbeResult
-from awsprobe.runner import Pacer, ProbeInterrupted, Runner, probe
+from awsprobe.probing import retry
+from awsprobe.probing.options import MAX_WORKERS, RunOptions
+from awsprobe.probing.orchestrate import probe
+from awsprobe.probing.pacing import Pacer
+from awsprobe.probing.regions import resolve_regions
+from awsprobe.probing.runner import Runner
 from tests.faults import (
     ACCOUNT,
     ARN,
@@ -90,7 +95,7 @@ _LOADER = botocore.loaders.create_loader()
 @pytest.fixture(autouse=True)
 def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries back off for milliseconds here, not seconds."""
-    monkeypatch.setattr(runner_mod, "BACKOFF_BASE", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF_BASE", 0.001)
 
 
 @pytest.fixture(autouse=True)
@@ -116,16 +121,22 @@ def _session(
     return session
 
 
-def _runner(url: str, max_attempts: int = 3, workers: int = 4, **kwargs: Any) -> Runner:
-    options: dict[str, Any] = {**FAST, **kwargs}
-    return Runner(
-        _session(),
-        endpoint_url=url,
-        identity=IDENTITY,
-        max_attempts=max_attempts,
+def _runner(
+    url: str,
+    max_attempts: int = 3,
+    workers: int = 4,
+    *,
+    pacer: Pacer | None = None,
+    read_timeout: float = FAST["read_timeout"],
+) -> Runner:
+    options = RunOptions(
         workers=workers,
-        **options,
+        endpoint_url=url,
+        max_attempts=max_attempts,
+        connect_timeout=FAST["connect_timeout"],
+        read_timeout=read_timeout,
     )
+    return Runner(_session(), options, identity=IDENTITY, pacer=pacer)
 
 
 @contextlib.contextmanager
@@ -968,13 +979,13 @@ def _refuses(call: Callable[[], object]) -> bool:
     return False
 
 
-def _bad_regions(value: str | tuple[str, ...] | None) -> bool:
-    """Region names the library refuses; "all" is asked of the fake, so never refused."""
-    given = value.split(",") if isinstance(value, str) else list(value or ())
-    names = [n.strip().lower() for n in given if n.strip()]
-    if names == ["all"]:
+def _bad_regions(value: str | None) -> bool:
+    """--regions LIST|all the library refuses; "all" is asked of the fake, so never refused."""
+    given = value.split(",") if value is not None else []
+    names = [n.strip() for n in given if n.strip()]
+    if [n.lower() for n in names] == ["all"]:
         return False
-    return _refuses(lambda: runner_mod.resolve_regions(value, None))
+    return _refuses(lambda: resolve_regions(names or None, None))
 
 
 def _matrix_options_code(options: dict[str, str]) -> int:
@@ -983,7 +994,7 @@ def _matrix_options_code(options: dict[str, str]) -> int:
     workers = options.get("--workers")
     if workers is not None:
         try:
-            if not 1 <= int(workers) <= cli.MAX_WORKERS:
+            if not 1 <= int(workers) <= MAX_WORKERS:
                 return 2
         except ValueError:
             return 2
@@ -1205,7 +1216,8 @@ def _check_code(path: Path) -> int:
         pairs = expectations.expand(("us-east-1",))  # conftest's AWS_DEFAULT_REGION
     except AwsprobeError:
         return 2
-    if _bad_regions(expectations.regions_needed(("us-east-1",))):
+    needed = list(expectations.regions_needed(("us-east-1",)))
+    if _refuses(lambda: resolve_regions(needed, None)):  # in a file "all" is no region name
         return 2
     for expectation, entry, _ in pairs:
         if entry.service != "ec2" and expectations.strict:
@@ -1474,14 +1486,14 @@ def test_an_absurd_worker_count_is_bad_input(
 ) -> None:
     """--workers 100000000: exit 2 with one line naming --workers before anything is
     probed (cli.probe is a stub here, so today's hang is never reached), and the library's
-    Runner refuses such a count too."""
+    run options refuse such a count too."""
     argv = ["matrix", "--endpoint-url", "http://127.0.0.1:9", "--actions", "ec2:DescribeVpcs"]
     code, _, err = _run_cli(capsys, [*argv, "--workers", "100000000"])
     _assert_clean(code, err, 2, argv)
     assert "--workers" in err
     assert not probe_stub
     with pytest.raises(UsageError, match="workers"):
-        Runner(_session(), workers=100_000_000, identity=IDENTITY)
+        RunOptions(workers=100_000_000)
 
 
 @pytest.mark.parametrize(
@@ -2008,7 +2020,7 @@ def test_tls_verification_is_on_by_default() -> None:
 
     assert inspect.signature(probe).parameters["verify"].default in (None, True)
     with Runner(_session(), identity=IDENTITY) as runner:
-        assert runner.verify in (None, True)
+        assert runner.options.verify in (None, True)
         client = runner.client("ec2", "us-east-1")
         assert client._endpoint.http_session._verify not in (False, None)
 

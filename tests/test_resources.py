@@ -13,7 +13,8 @@ from awsprobe.catalog import Catalog, load_catalog
 from awsprobe.discover import DISCOVERY_OPERATIONS, load_resources
 from awsprobe.errors import SchemaError, UnsafeRequestError
 from awsprobe.guard import EXEMPT_OPERATIONS, guarded_client
-from awsprobe.runner import expand, probe
+from awsprobe.probing.orchestrate import probe
+from awsprobe.probing.tasks import expand
 from awsprobe.sandbox import Sandbox
 
 

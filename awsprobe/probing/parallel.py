@@ -6,12 +6,15 @@ of every region is CPU-bound on one core however many threads send it
 (benchmarks, figure 4). Here the probes are cut into shares, one per worker
 process, and the results stream back to the parent as they arrive.
 
-* The unit of work is plain data: the expanded :class:`~awsprobe.runner.Task`
-  objects of each identity, the identities, the runner's options, and the
-  sessions -- inherited as they are when the process is forked, or as a
+* The unit of work is plain data: the expanded :class:`~awsprobe.probing.tasks.Task`
+  objects of each identity, the identities, the :class:`~awsprobe.probing.options.RunOptions`,
+  and the sessions -- inherited as they are when the process is forked, or as a
   snapshot of their credentials when it is spawned.
+* What a worker tells its parent is a typed message, a frozen dataclass
+  (:class:`Results`, :class:`Notes`, :class:`Stopped`, :class:`Expired`,
+  :class:`Failed`, :class:`Unsafe`, :class:`Exited`), never a string tag.
 * Pacing stays correct because every probe of one (account, region, action)
-  is in one share: each worker keeps its own :class:`~awsprobe.runner.Pacer`,
+  is in one share: each worker keeps its own :class:`~awsprobe.probing.pacing.Pacer`,
   and :func:`split` never puts one (service, region, operation) in two shares.
 * ``workers`` stays the number of requests in flight in all: each process runs
   its share of the threads.
@@ -33,35 +36,50 @@ process unless asked (the CLI asks for ``auto``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from typing import Any, Final
 
+import botocore.session
+
 from awsprobe.errors import (
+    CredentialsError,
     CredentialsExpired,
     ProbeInterrupted,
     UnsafeRequestError,
-    UsageError,
     WorkerFailed,
 )
-from awsprobe.matrix import Identity, Matrix, ProbeResult
+from awsprobe.matrix import Matrix
+from awsprobe.model import Identity, ProbeResult
+from awsprobe.probing.options import RunOptions, check_concurrency
+from awsprobe.probing.pacing import Pacer
+from awsprobe.probing.results import assemble, combine
+from awsprobe.probing.runner import Runner
+from awsprobe.probing.tasks import Task
 
 __all__ = [
-    "AUTO",
     "MAX_AUTO_PROCESSES",
-    "MAX_PROCESSES",
     "MIN_PROBES_PER_PROCESS",
+    "Exited",
+    "Expired",
+    "Failed",
+    "Message",
+    "Notes",
     "ParallelRun",
+    "Results",
     "SessionSnapshot",
-    "WorkerFailed",
-    "check_processes",
+    "Stopped",
+    "Unsafe",
     "fork_safe",
     "plan_processes",
     "run_in_processes",
@@ -69,8 +87,6 @@ __all__ = [
     "usable_cores",
 ]
 
-#: An explicit ``processes=`` above this is a mistake, not a speed-up.
-MAX_PROCESSES: Final = 64
 #: The automatic choice uses at most this many processes.
 MAX_AUTO_PROCESSES: Final = 8
 #: Below this many probes per process, starting a process costs more than it saves.
@@ -94,8 +110,6 @@ def usable_cores() -> int:
 
 def fork_safe() -> bool:
     """Whether forking is safe here: Linux, and no other thread in this process."""
-    import multiprocessing
-
     return (
         sys.platform.startswith("linux")
         and "fork" in multiprocessing.get_all_start_methods()
@@ -103,31 +117,14 @@ def fork_safe() -> bool:
     )
 
 
-#: ``processes=AUTO``: one process per usable core for large runs, where forking is safe.
-AUTO: Final = "auto"
-
-
-def check_processes(requested: int | str, name: str = "processes") -> None:
-    """:class:`UsageError` unless ``requested`` is ``"auto"`` or 1..:data:`MAX_PROCESSES`
-    (``name`` is what the caller calls it: ``processes=`` or ``--processes``)."""
-    if requested == AUTO:
-        return
-    if isinstance(requested, bool) or not isinstance(requested, int):
-        raise UsageError(f"{name} must be a number or auto, not {requested!r}")
-    if not 1 <= requested <= MAX_PROCESSES:
-        raise UsageError(
-            f"{name} must be between 1 and {MAX_PROCESSES} or auto (one per core), not {requested}"
-        )
-
-
 def plan_processes(requested: int | str, probes: int) -> int:
     """How many processes to probe ``probes`` probes with.
 
-    ``requested`` is a number (1 = in this process) or ``"auto"``: one process
-    per usable core (at most :data:`MAX_AUTO_PROCESSES`), at least
+    ``requested`` is a number (1 = in this process) or :data:`~awsprobe.probing.options.AUTO`:
+    one process per usable core (at most :data:`MAX_AUTO_PROCESSES`), at least
     :data:`MIN_PROBES_PER_PROCESS` probes each, and only where forking is safe.
     """
-    check_processes(requested)
+    check_concurrency(processes=requested)
     if isinstance(requested, int):
         return max(1, min(requested, probes))
     if not fork_safe():
@@ -136,7 +133,7 @@ def plan_processes(requested: int | str, probes: int) -> int:
     return max(1, wanted)
 
 
-def split(tasks: Sequence[Sequence[Any]], count: int) -> list[list[list[Any]]]:
+def split(tasks: Sequence[Sequence[Task]], count: int) -> list[list[list[Task]]]:
     """Cut each identity's tasks into ``count`` shares: ``shares[process][identity]``.
 
     Every task of one (service, region, operation) -- whatever the identity or
@@ -164,7 +161,7 @@ def split(tasks: Sequence[Sequence[Any]], count: int) -> list[list[list[Any]]]:
 
     by_group = len(groups) >= 4 * count
     deal(dict(groups) if by_group else dict(keys))
-    shares: list[list[list[Any]]] = [[[] for _ in tasks] for _ in range(count)]
+    shares: list[list[list[Task]]] = [[[] for _ in tasks] for _ in range(count)]
     for number, identity_tasks in enumerate(tasks):
         for task in identity_tasks:
             owned: tuple[str, ...] = (task.entry.service, task.region)
@@ -188,8 +185,6 @@ class SessionSnapshot:
     def of(cls, core: Any) -> SessionSnapshot:
         credentials = core.get_credentials()
         if credentials is None:
-            from awsprobe.errors import CredentialsError
-
             raise CredentialsError("no credentials found: configure a profile or environment")
         frozen = credentials.get_frozen_credentials()
         profile = core.get_config_variable("profile")
@@ -202,14 +197,69 @@ class SessionSnapshot:
             token=frozen.token,
         )
 
-    def session(self) -> Any:
-        import botocore.session
-
+    def session(self) -> botocore.session.Session:
         core = botocore.session.Session(profile=self.profile)
         core.set_credentials(self.access_key, self.secret_key, self.token)
         if self.region:
             core.set_config_variable("region", self.region)
         return core
+
+
+# -- what a worker tells its parent -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Results:
+    """A batch of results, per identity number."""
+
+    batch: Mapping[int, tuple[ProbeResult, ...]]
+
+
+@dataclass(frozen=True)
+class Notes:
+    """The warnings one identity's runner gathered in this worker."""
+
+    identity: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The worker saw the stop flag (or lost its parent) while probing this identity."""
+
+    identity: int
+
+
+@dataclass(frozen=True)
+class Expired:
+    """This identity's credentials expired mid-run: the worker went on with the others."""
+
+    identity: int
+    code: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The worker failed: the parent raises :class:`~awsprobe.errors.WorkerFailed`."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Unsafe:
+    """The guard refused a request in the worker: the parent raises the same error."""
+
+    service: str
+    operation: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Exited:
+    """The worker's last message: it is done and about to exit."""
+
+
+Message = Results | Notes | Stopped | Expired | Failed | Unsafe | Exited
 
 
 @dataclass(frozen=True)
@@ -218,9 +268,9 @@ class _Share:
 
     sessions: tuple[Any, ...]  # botocore sessions (fork) or SessionSnapshot (spawn)
     identities: tuple[Identity, ...]
-    tasks: tuple[tuple[Any, ...], ...]
+    tasks: tuple[tuple[Task, ...], ...]
     regions: tuple[str, ...]
-    options: tuple[tuple[str, Any], ...]  # Runner keyword arguments
+    options: RunOptions
 
 
 @dataclass
@@ -249,11 +299,12 @@ class _Outbox:
 
     def flush(self) -> None:
         if self.batch:
-            self.connection.send(("results", self.batch))
+            batch = {number: tuple(results) for number, results in self.batch.items()}
+            self.connection.send(Results(batch))
             self.batch, self.size = {}, 0
         self.sent_at = time.monotonic()
 
-    def send(self, *message: Any) -> None:
+    def send(self, message: Message) -> None:
         self.flush()
         self.connection.send(message)
 
@@ -262,8 +313,6 @@ def _worker(share: _Share, connection: Any, stop: Any, parent: int) -> None:
     """A worker process: probe the share, stream every result to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from awsprobe.runner import Pacer, Runner
-
     stopping = threading.Event()
     current: list[Runner] = []
     lock = threading.Lock()
@@ -280,7 +329,6 @@ def _worker(share: _Share, connection: Any, stop: Any, parent: int) -> None:
 
     threading.Thread(target=watch, name="awsprobe-watch", daemon=True).start()
     pacer = Pacer()  # one per process: every probe of an (account, region, action) is here
-    options = dict(share.options)
     out = _Outbox(connection)
     try:
         for number, (session, identity, tasks) in enumerate(
@@ -289,7 +337,7 @@ def _worker(share: _Share, connection: Any, stop: Any, parent: int) -> None:
             if not tasks:
                 continue
             core = session.session() if isinstance(session, SessionSnapshot) else session
-            runner = Runner(core, identity=identity, pacer=pacer, **options)
+            runner = Runner(core, share.options, identity=identity, pacer=pacer)
             with lock:
                 if stopping.is_set():
                     break
@@ -302,50 +350,57 @@ def _worker(share: _Share, connection: Any, stop: Any, parent: int) -> None:
                 try:
                     runner.run_tasks(tasks, share.regions, on_result=send)
                 except ProbeInterrupted:
-                    out.send("notes", number, list(runner.notes))
-                    out.send("stopped", number)
+                    out.send(Notes(number, tuple(runner.notes)))
+                    out.send(Stopped(number))
                     break
                 except CredentialsExpired as expired:
-                    out.send("notes", number, list(runner.notes))
-                    out.send("expired", number, expired.code)
+                    out.send(Notes(number, tuple(runner.notes)))
+                    out.send(Expired(number, expired.code))
                     continue
-            out.send("notes", number, list(runner.notes))
+            out.send(Notes(number, tuple(runner.notes)))
     except UnsafeRequestError as exc:  # the guard refused: the parent raises it again
-        out.send("unsafe", exc.service, exc.operation, exc.why)
+        out.send(Unsafe(exc.service, exc.operation, exc.why))
     except BaseException as exc:  # report it; the parent raises WorkerFailed
-        out.send("failed", f"{type(exc).__name__}: {exc}")
+        out.send(Failed(f"{type(exc).__name__}: {exc}"))
     finally:
         with contextlib.suppress(OSError):  # the parent may be gone
-            out.send("exit")
+            out.send(Exited())
         connection.close()
+
+
+@dataclass
+class _Gathered:
+    """What the parent has received from its workers so far."""
+
+    results: list[list[ProbeResult]]
+    notes: list[list[str]]
+    expired: dict[int, str] = field(default_factory=dict)
+    stopped: bool = False
+    failures: list[str] = field(default_factory=list)
+    unsafe: list[UnsafeRequestError] = field(default_factory=list)
+    count: int = 0
 
 
 def run_in_processes(
     sessions: Sequence[Any],
     identities: Sequence[Identity],
-    tasks: Sequence[Sequence[Any]],
+    tasks: Sequence[Sequence[Task]],
     regions: Sequence[str],
     *,
     processes: int,
-    workers: int,
-    options: dict[str, Any],
+    options: RunOptions,
     notes: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
     on_result: Callable[[ProbeResult], None] | None = None,
 ) -> ParallelRun:
     """Probe every identity's ``tasks`` in ``processes`` worker processes.
 
-    ``sessions`` are botocore sessions, one per identity; ``options`` the
-    :class:`~awsprobe.runner.Runner` keyword arguments (``workers`` is
-    divided among the processes). Raises
+    ``sessions`` are botocore sessions, one per identity; ``options.workers`` is the
+    number of requests in flight in all (divided among the processes). Raises
     :class:`~awsprobe.errors.ProbeInterrupted` (partial matrix) on
-    :class:`KeyboardInterrupt` and :class:`WorkerFailed` when a worker fails.
+    :class:`KeyboardInterrupt` and :class:`~awsprobe.errors.WorkerFailed` when a
+    worker fails.
     """
-    import multiprocessing
-    from multiprocessing.connection import wait
-
-    from awsprobe.runner import _combine, assemble
-
     started = _dt.datetime.now(_dt.UTC)
     method = "fork" if fork_safe() else "spawn"
     context: Any = multiprocessing.get_context(method)
@@ -356,45 +411,43 @@ def run_in_processes(
     )
     shares = [s for s in split(tasks, processes) if any(s)]
     total = sum(len(t) for t in tasks)
-    per_process = max(1, workers // max(1, len(shares)))
+    per_process = dataclasses.replace(
+        options, workers=max(1, options.workers // max(1, len(shares)))
+    )
     # a flag in shared memory, polled (a multiprocessing.Event can hang its set() when a
     # process that waited on it has exited)
     stop = context.Value("b", 0, lock=False)
-    results: list[list[ProbeResult]] = [[] for _ in identities]
-    gathered: list[list[str]] = [list(notes) if n == 0 else [] for n in range(len(identities))]
-    expired: dict[int, str] = {}
-    stopped = False
-    failures: list[str] = []
-    unsafe: list[UnsafeRequestError] = []
-    count = 0
+    got = _Gathered(
+        results=[[] for _ in identities],
+        notes=[list(notes) if n == 0 else [] for n in range(len(identities))],
+    )
     readers: dict[Any, Any] = {}  # the parent's end of each worker's pipe -> the worker
     children: list[Any] = []
 
-    def handle(message: tuple[Any, ...]) -> None:
+    def handle(message: Message) -> None:
         """Take one message from a worker."""
-        nonlocal count, stopped
-        kind = message[0]
-        if kind == "results":
-            for number, batch in message[1].items():
-                results[number].extend(batch)
-                for result in batch:
-                    count += 1
-                    if on_result is not None:
-                        on_result(result)
-                    if progress is not None:
-                        progress(count, total)
-        elif kind == "notes":
-            gathered[message[1]].extend(message[2])
-        elif kind == "expired":
-            expired[message[1]] = message[2]
-        elif kind == "stopped":
-            stopped = True
-        elif kind == "failed":
-            failures.append(message[1])
-            stop.value = 1
-        elif kind == "unsafe":
-            unsafe.append(UnsafeRequestError(*message[1:]))
-            stop.value = 1
+        match message:
+            case Results(batch):
+                for number, results in batch.items():
+                    got.results[number].extend(results)
+                    for result in results:
+                        got.count += 1
+                        if on_result is not None:
+                            on_result(result)
+                        if progress is not None:
+                            progress(got.count, total)
+            case Notes(number, gathered):
+                got.notes[number].extend(gathered)
+            case Expired(number, code):
+                got.expired[number] = code
+            case Stopped():
+                got.stopped = True
+            case Failed(why):
+                got.failures.append(why)
+                stop.value = 1
+            case Unsafe(service, operation, why):
+                got.unsafe.append(UnsafeRequestError(service, operation, why))
+                stop.value = 1
 
     def receive(until: float | None = None) -> None:
         """Take messages until every worker said it exited (or hung up), or ``until``."""
@@ -407,10 +460,10 @@ def run_in_processes(
                     child = readers.pop(reader)
                     reader.close()
                     child.join(timeout=5)
-                    failures.append(f"{child.name} exited with code {child.exitcode}")
+                    got.failures.append(f"{child.name} exited with code {child.exitcode}")
                     stop.value = 1
                     continue
-                if message[0] == "exit":
+                if isinstance(message, Exited):
                     readers.pop(reader).join(timeout=_GRACE)
                     reader.close()
                     continue
@@ -421,10 +474,10 @@ def run_in_processes(
             assemble(
                 identity,
                 regions,
-                results[n],
+                got.results[n],
                 started,
-                gathered[n],
-                complete=complete and n not in expired,
+                got.notes[n],
+                complete=complete and n not in got.expired,
             )
             for n, identity in enumerate(identities)
         ]
@@ -438,7 +491,7 @@ def run_in_processes(
                 identities=tuple(identities),
                 tasks=tuple(tuple(t) for t in share),
                 regions=tuple(regions),
-                options=tuple({**options, "workers": per_process}.items()),
+                options=per_process,
             )
             reader, writer = context.Pipe(duplex=False)
             child = context.Process(
@@ -456,7 +509,7 @@ def run_in_processes(
         stop.value = 1
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
             receive(time.monotonic() + _GRACE)
-        raise ProbeInterrupted(_combine(matrices(complete=False), identities)) from None
+        raise ProbeInterrupted(combine(matrices(complete=False), identities)) from None
     finally:
         stop.value = 1
         for reader in list(readers):
@@ -466,14 +519,14 @@ def run_in_processes(
             if child.is_alive():
                 child.terminate()
                 child.join()
-    if unsafe:  # as in one process: a bug, never an outcome
-        raise unsafe[0]
-    if failures:
+    if got.unsafe:  # as in one process: a bug, never an outcome
+        raise got.unsafe[0]
+    if got.failures:
         raise WorkerFailed(
-            f"a probe worker process failed ({'; '.join(failures)}); the results it sent are "
-            "kept: run again with --processes 1 (processes=1) to probe in one process",
-            _combine(matrices(complete=False), identities),
+            f"a probe worker process failed ({'; '.join(got.failures)}); the results it sent "
+            "are kept: run again with --processes 1 (processes=1) to probe in one process",
+            combine(matrices(complete=False), identities),
         )
-    if stopped:  # a worker saw the stop flag without a Ctrl-C here (its parent moved)
-        raise ProbeInterrupted(_combine(matrices(complete=False), identities))
-    return ParallelRun(matrices=matrices(complete=True), expired=expired)
+    if got.stopped:  # a worker saw the stop flag without a Ctrl-C here (its parent moved)
+        raise ProbeInterrupted(combine(matrices(complete=False), identities))
+    return ParallelRun(matrices=matrices(complete=True), expired=got.expired)

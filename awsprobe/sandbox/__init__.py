@@ -1,0 +1,141 @@
+"""The sandbox: a local AWS on 127.0.0.1 that answers dry runs the way AWS does.
+
+There is no AWS account in a test run, so awsprobe brings its own: moto's
+in-memory AWS, served on a free loopback port, behind a thin WSGI layer that
+answers every *dry run* itself. Use it as a context manager::
+
+    with Sandbox(policy) as sandbox:
+        ec2 = guarded_client(sandbox.session(), "ec2", endpoint_url=sandbox.endpoint_url)
+
+Design
+======
+
+::
+
+    botocore client ──HTTP/1.1 keep-alive──▶ server (werkzeug, 127.0.0.1:<free port>,
+                                             one thread per connection)
+                                  │
+                        app: _SandboxApp (a WSGI app)
+                  routing: identify service + operation
+                                  │
+              ┌─── a dry run of a probed catalog operation, sts:DecodeAuthorizationMessage
+              │    or sts:GetCallerIdentity
+              │        auth: SigV4 (keys from moto's IAM) → evaluation: the caller's
+              │        identity policies → answers: the service's own protocol, with
+              │        real-AWS codes, statuses and texts
+              │
+              └─── anything else: passed to moto untouched (moto's IAM enforcement is on)
+
+The rooms, each a module of this package, lower ones never importing higher
+ones: ``conditions`` (IAM's condition operators), ``evaluation`` (the
+evaluator), ``policy`` (loading and validation), ``request`` (the request
+model), ``routing``, ``moto_adapter`` (every use of moto), ``identities``
+(principals in moto's IAM and STS), ``callers`` (remembered callers and
+verdicts), ``auth`` (the SigV4 check), ``cbor``, ``answers`` (per protocol),
+``messages`` (encoded authorization messages), ``app`` (request in, answer
+out, no socket), ``server`` (the only code that knows sockets), ``process``
+(the server in a process of its own) and ``lifecycle`` (:class:`Sandbox`).
+Whether a request is a dry run is decided by
+:func:`awsprobe.guard.check_request`, the same wire check that guards
+awsprobe's own clients, so the sandbox and the guard can never disagree.
+
+*How it differs from moto* (moto 5.2: ``moto/ec2/responses/_base_response.py``
+``error_on_dryrun``, ``moto/core/authorization.py``; getmoto/moto#1980):
+
+* moto honours ``DryRun`` on about 92 EC2 operations and *executes* the rest;
+  here no dry run of a probed operation ever reaches moto.
+* moto denies EC2 calls with ``AccessDenied`` in an ``<ErrorResponse>``;
+  here EC2 says ``UnauthorizedOperation`` (403) with an encoded authorization
+  failure message, KMS ``AccessDeniedException`` (400), and so on: the codes
+  come from each catalog entry's ``success_codes``/``denial_codes``, the
+  statuses from the service model's ``httpStatusCode`` or :data:`DIALECTS`.
+* moto has no ``sts:DecodeAuthorizationMessage``; here it decodes the
+  sandbox's own messages. ``sts:GetCallerIdentity`` is answered here too, with
+  the same identity moto would give (and, as in AWS, whatever the caller's
+  policies say).
+* moto's policy evaluator matches actions case-sensitively and treats a
+  failed ``Condition`` as a deny; :func:`evaluate` follows IAM: an explicit
+  Deny beats an Allow beats the implicit deny, actions match
+  case-insensitively with ``*``/``?``, and conditions are evaluated over a
+  small request context (:data:`CONDITION_KEYS`).
+
+Evaluation limits (documented, deliberate):
+
+* Only identity-based policies: user inline, user managed, group inline and
+  group managed policies; for assumed roles the role's policies, narrowed by
+  the session policy. No SCPs, permission boundaries or resource policies.
+* The request's resource is unknown, so it matches every ``Resource``;
+  a ``NotResource`` statement applies unless it lists ``"*"``.
+* A condition on a key outside :data:`CONDITION_KEYS`, or with an operator
+  outside :data:`CONDITION_OPERATORS` (numeric, date, IP, binary), is *not
+  satisfied*: an Allow with it grants nothing and a Deny with it denies
+  nothing. Policy variables (``${aws:username}``) are not substituted.
+* SigV4 signatures are verified (with botocore's own signer); clock skew
+  and message expiry are not checked.
+
+Process-wide state
+==================
+
+moto keeps its backends and its IAM-enforcement switch in module globals.
+So only one :class:`Sandbox` may run per process at a time (a second
+``start()`` raises :class:`SandboxError`), starting one resets every moto
+backend, and a ``moto.mock_aws`` must not be active meanwhile. ``stop()``
+resets the backends again and restores moto's authentication settings, so
+``mock_aws`` works unauthenticated afterwards. The server is thread safe:
+each connection has its own thread, and the sandbox's own state is read-only
+after ``start()`` apart from the request log and the remembered callers,
+which are locked.
+
+*Where it serves.* Where forking is safe (Linux, and no other thread in the
+process: :func:`awsprobe.probing.parallel.fork_safe`), ``start()`` sets moto up and
+forks the server into a process of its own, with a GIL of its own;
+:meth:`Sandbox.set_policy`, :attr:`Sandbox.requests` and ``stop()`` reach it
+over a pipe, and it exits when ``stop()`` says so or when its parent is gone.
+Elsewhere it serves from a thread named ``awsprobe-sandbox-<port>``, in this
+process. Either way moto's state in this process is what ``start()`` made it,
+and ``stop()`` restores it as above.
+
+*Remembered callers.* Looking a caller up in moto's IAM and evaluating its
+policies is done once per access key, action and region, and remembered
+until moto's state may have changed: any request the sandbox passes to moto
+(an IAM or STS call, or anything else) and :meth:`Sandbox.set_policy` forget
+everything. A verdict whose policies have a condition on ``aws:CurrentTime``
+or ``aws:EpochTime`` is never remembered. Change moto's IAM through the
+sandbox's endpoint (or ``set_policy``), never by calling moto's backends.
+"""
+
+from __future__ import annotations
+
+from awsprobe.sandbox.answers import (
+    DENIAL_CODE_PREFERENCE,
+    DIALECTS,
+    DRY_RUN_MESSAGES,
+    ENCODED_MESSAGE_SERVICES,
+    MOTO_SPELLINGS,
+    Dialect,
+)
+from awsprobe.sandbox.conditions import CONDITION_KEYS, CONDITION_OPERATORS
+from awsprobe.sandbox.evaluation import Decision, evaluate
+from awsprobe.sandbox.lifecycle import Sandbox
+from awsprobe.sandbox.moto_adapter import SANDBOX_ACCOUNT
+from awsprobe.sandbox.policy import DEMO_POLICY, load_policy, validate_policy
+from awsprobe.sandbox.request import RecordedRequest
+
+__all__ = [
+    "CONDITION_KEYS",
+    "CONDITION_OPERATORS",
+    "DEMO_POLICY",
+    "DENIAL_CODE_PREFERENCE",
+    "DIALECTS",
+    "DRY_RUN_MESSAGES",
+    "ENCODED_MESSAGE_SERVICES",
+    "MOTO_SPELLINGS",
+    "SANDBOX_ACCOUNT",
+    "Decision",
+    "Dialect",
+    "RecordedRequest",
+    "Sandbox",
+    "evaluate",
+    "load_policy",
+    "validate_policy",
+]
