@@ -641,12 +641,20 @@ class Catalog(Sequence[CatalogEntry]):
         raise NoMatchError(_no_match_message([action], self._entries))
 
 
+def _one_or_many(values: Iterable[str] | str, what: str) -> Iterable[str]:
+    """A string is one name; a comma in it is a CLI habit the library does not guess at."""
+    if not isinstance(values, str):
+        return values
+    if "," in values:
+        listed = [v.strip() for v in values.split(",") if v.strip()]
+        raise UsageError(f"{what}={values!r}: give a list of names, such as {what}={listed!r}")
+    return [values]
+
+
 def _parse_services(services: Iterable[str] | str | None) -> list[str] | None:
     if services is None:
         return None
-    if isinstance(services, str):
-        services = services.split(",")
-    names = [s.strip().lower() for s in services if s.strip()]
+    names = [s.strip().lower() for s in _one_or_many(services, "services") if s.strip()]
     return names or None
 
 
@@ -693,8 +701,7 @@ def _no_match_message(globs: Sequence[str], entries: Sequence[CatalogEntry]) -> 
 def _parse_levels(levels: Iterable[str] | str | None) -> set[AccessLevel] | None:
     if levels is None:
         return None
-    if isinstance(levels, str):
-        levels = levels.split(",")
+    levels = _one_or_many(levels, "access_levels")
     chosen: set[AccessLevel] = set()
     for raw in levels:
         value = raw.strip().lower().replace("_", "-").replace(" ", "-")
@@ -717,8 +724,8 @@ def load_catalog(
 ) -> Catalog:
     """Select catalog entries.
 
-    ``services`` (names or a comma-separated string) limits which models are
-    loaded at all; ``actions`` are case-insensitive globs on the IAM action
+    ``services`` (a name or a list of names) limits which models are loaded at
+    all; ``actions`` are case-insensitive globs on the IAM action
     (``ec2:Describe*``) or, without a colon, on the operation name;
     ``access_levels`` are :class:`AccessLevel` values. Only probed entries are
     returned unless ``include_unprobed`` is true. Raises

@@ -227,6 +227,13 @@ def _check_workers(workers: int | None, processes: int | str = "auto") -> None:
     check_concurrency(workers, processes, workers_name="--workers", processes_name="--processes")
 
 
+def _names(text: str | None) -> list[str] | None:
+    """``--services`` / ``--access-level``: comma-separated names."""
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()] or None
+
+
 def _regions(text: str | None) -> list[str] | str | None:
     """``--regions``: comma-separated names, or ``all`` (any case) for every enabled region."""
     if text is None:
@@ -373,7 +380,7 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
     _check_save_path(args.save)
     baseline = Matrix.load(args.baseline) if args.baseline else None
     resources = _resources(args)
-    catalog = load_catalog(args.services, args.actions, args.access_level)
+    catalog = load_catalog(_names(args.services), args.actions, _names(args.access_level))
     with _target(args) as target:
         matrix, stop = _probe(args, target, catalog, _regions(args.regions), resources)
     if args.save:
@@ -403,9 +410,9 @@ def _cmd_matrix(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_catalog(args: argparse.Namespace, out: TextIO) -> int:
     entries = load_catalog(
-        services=args.services,
+        services=_names(args.services),
         actions=args.actions,
-        access_levels=args.access_level,
+        access_levels=_names(args.access_level),
         include_unprobed=args.all,
     )
     # one write of the whole text (json.dump would write EC2's ~57,000 chunks one by one)

@@ -526,3 +526,28 @@ def test_one_verb_rule_for_guard_discovery_and_pacing(
 
     assert operation_verb(operation) == verb
     assert is_read_only(operation) is read_only
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"services": "ec2,kms"},
+            "services='ec2,kms': give a list of names, such as services=['ec2', 'kms']",
+        ),
+        ({"access_levels": "list,read"}, "access_levels='list,read': give a list of names"),
+    ],
+)
+def test_the_library_does_not_split_cli_strings(kwargs: dict[str, Any], message: str) -> None:
+    """A comma-separated string is the CLI's to split; the library says how to pass a list."""
+    with pytest.raises(UsageError) as caught:
+        load_catalog(**kwargs)
+    assert message in str(caught.value)
+
+
+def test_one_name_or_a_list_selects_the_same() -> None:
+    """services='kms' and services=['kms'] (and access levels likewise) are the same choice."""
+    assert list(load_catalog(services="kms")) == list(load_catalog(services=["kms"]))
+    assert list(load_catalog(services="kms", access_levels="read")) == list(
+        load_catalog(services=["kms"], access_levels=["read"])
+    )
