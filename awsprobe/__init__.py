@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from awsprobe.matrix import Matrix
     from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
     from awsprobe.probing.orchestrate import can, probe
+    from awsprobe.probing.request import probe_request
     from awsprobe.sandbox import Sandbox
     from awsprobe.tables import AccessLevel
 
@@ -60,6 +61,7 @@ _WHERE = {
     "install_guard": "guard",
     "load_catalog": "catalog",
     "probe": "probing.orchestrate",
+    "probe_request": "probing.request",
     "whoami": "identity",
 }
 
@@ -89,6 +91,7 @@ __all__ = [
     "install_guard",
     "load_catalog",
     "probe",
+    "probe_request",
     "whoami",
 ]
 

@@ -9,8 +9,8 @@ The options and their help are declared in :mod:`awsprobe.cli_parser`; each
 ``_cmd_*`` function here turns them into library arguments, calls the library,
 writes what :mod:`awsprobe.report` renders, and returns an exit code.
 
-Exit codes: 0 success; 1 drift or an unmet expectation; 2 bad input;
-3 no usable credentials; 130 interrupted.
+Exit codes: 0 success; 1 drift, an unmet expectation or a request not allowed;
+2 bad input; 3 no usable credentials; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from awsprobe.errors import (
     WorkerFailed,
 )
 from awsprobe.matrix import Matrix
-from awsprobe.model import Outcome
+from awsprobe.model import ErrorKind, Outcome
 from awsprobe.probing.options import DEFAULT_WORKERS, check_concurrency
 from awsprobe.probing.orchestrate import probe
 from awsprobe.probing.regions import ALL_REGIONS
@@ -53,6 +53,7 @@ from awsprobe.report import (
     render_check,
     render_decode,
     render_drift,
+    render_request,
 )
 
 __all__ = [
@@ -173,6 +174,8 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
     """The sessions and endpoint to talk to: real AWS, or a sandbox started for this run."""
     if args.policy and not args.sandbox:
         raise UsageError("--policy only applies to the sandbox: add --sandbox")
+    if getattr(args, "scp", None) and not args.sandbox:
+        raise UsageError("--scp only applies to the sandbox: add --sandbox")
     profiles = [p.strip() for p in (getattr(args, "profiles", None) or "").split(",") if p.strip()]
     if profiles and args.profile:
         raise UsageError("give either --profile or --profiles, not both")
@@ -183,12 +186,14 @@ def _target(args: argparse.Namespace) -> Iterator[_Target]:
             )
         from awsprobe.errors import SandboxError
         from awsprobe.sandbox import Sandbox, load_policy
+        from awsprobe.sandbox.policy import load_scp, validate_scps
 
         try:
             policy = load_policy(args.policy) if args.policy else None
-        except SandboxError as exc:  # a bad policy file is bad input
+            scps = validate_scps([load_scp(path) for path in getattr(args, "scp", None) or ()])
+        except SandboxError as exc:  # a bad policy or SCP file is bad input
             raise UsageError(str(exc)) from exc
-        with Sandbox(policy, region=args.region or "us-east-1") as sandbox:
+        with Sandbox(policy, region=args.region or "us-east-1", scps=scps) as sandbox:
             sessions = _identities(args, [sandbox.session()], sandbox.endpoint_url)
             yield _Target(tuple(sessions), sandbox.endpoint_url, None, sandbox.region)
         return
@@ -429,7 +434,7 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    from awsprobe.expect import Expectations, check_matrix
+    from awsprobe.expect import Expectations, check_matrix, probe_requests
     from awsprobe.probing.regions import resolve_regions
 
     _check_workers(args.workers, args.processes)
@@ -444,14 +449,77 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         regions = expectations.regions_needed(default)
         catalog = Catalog(dict.fromkeys(entry for _, entry, _ in pairs))
         matrix, stop = _probe(args, target, catalog, list(regions), resources)
+        requests = (
+            probe_requests(
+                expectations,
+                target.session,
+                endpoint_url=target.endpoint_url,
+                verify=target.verify,
+                regions=default,
+            )
+            if stop is None
+            else []
+        )
     if args.save:
         matrix.save(args.save)
     _report_warnings(matrix)
     if stop is not None:
         return _stopped(stop, args.save)
-    report = check_matrix(expectations, matrix, pairs)
+    report = check_matrix(expectations, matrix, pairs, requests)
     out.write(render_check(report, matrix.identity, args.output))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _request_params(text: str) -> dict[str, Any]:
+    """``--params``: a JSON object, or ``@FILE`` holding one (a repeated key is an error)."""
+    from awsprobe import strictjson
+
+    where = "--params"
+    if text.startswith("@"):
+        where = f"--params {text}"
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"{where}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{where}: cannot read it as text ({exc})") from None
+    try:
+        value = strictjson.loads(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{where}: not valid JSON ({exc}); give an object such as "
+            '\'{"MinCount": 1, "MaxCount": 1}\' or @FILE'
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: give a JSON object of parameter names and values")
+    return value
+
+
+def _cmd_request(args: argparse.Namespace, out: TextIO) -> int:
+    from awsprobe.probing.request import probe_request
+
+    if args.assume_role and len(args.assume_role) > 1:
+        raise UsageError("request takes one --assume-role")
+    params = _request_params(args.params)
+    with _target(args) as target:
+        result = probe_request(
+            args.action,
+            params,
+            region=target.region,
+            session=target.session,
+            endpoint_url=target.endpoint_url,
+            verify=target.verify,
+        )
+    out.write(render_request(result, args.output))
+    if result.outcome is Outcome.DRY_RUN_IGNORED:
+        print(
+            "awsprobe: WARNING: the request was answered as if it ran: the service ignored "
+            "the dry-run flag and may have performed the call",
+            file=sys.stderr,
+        )
+    if result.outcome is Outcome.ALLOWED:
+        return EXIT_OK
+    return EXIT_CREDENTIALS if result.error_kind is ErrorKind.CREDENTIALS else EXIT_FAILED
 
 
 def _cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
@@ -517,6 +585,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "catalog": _cmd_catalog,
     "diff": _cmd_diff,
     "check": _cmd_check,
+    "request": _cmd_request,
     "decode": _cmd_decode,
     "whoami": _cmd_whoami,
     "session": _cmd_session,

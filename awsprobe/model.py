@@ -4,6 +4,7 @@
 * :class:`ErrorKind` -- why an ``error`` outcome has no usable answer;
 * :class:`Identity` -- who was probed, and where its credentials came from;
 * :class:`Explanation` -- a decoded authorization failure;
+* :class:`NotExercised` -- what an ``allowed`` placeholder probe did not cover;
 * :class:`ProbeResult` -- what one dry run found out.
 
 Each value knows its JSON form (``to_json``); reading a saved matrix back,
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ErrorKind", "Explanation", "Identity", "Outcome", "ProbeResult"]
+__all__ = ["ErrorKind", "Explanation", "Identity", "NotExercised", "Outcome", "ProbeResult"]
 
 
 class Outcome(StrEnum):
@@ -133,6 +134,33 @@ class Explanation:
 
 
 @dataclass(frozen=True)
+class NotExercised:
+    """What an ``allowed`` verdict on awsprobe's placeholder request does not cover.
+
+    The probe sends the operation's required parameters only, with placeholder values;
+    a real request names more resources and may need more actions. ``resource_types``
+    are the required resource types (the Service Authorization Reference's names) that
+    the placeholder request named no resource of; ``dependent_actions`` are the
+    reference's dependent actions of the action, none of which the placeholder request
+    brings in. A dry run of the real request decides them.
+    """
+
+    resource_types: tuple[str, ...] = ()
+    dependent_actions: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing a real request would add."""
+        return not (self.resource_types or self.dependent_actions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resource_types": list(self.resource_types),
+            "dependent_actions": list(self.dependent_actions),
+        }
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """What one dry run found out."""
 
@@ -159,8 +187,19 @@ class ProbeResult:
     resource: str | None = None
     #: The parameters that still held awsprobe's placeholders (``i-000…``) when it was sent.
     placeholders: tuple[str, ...] = ()
+    #: For an ``allowed`` placeholder probe: the required resource types and dependent
+    #: actions its request did not exercise (``None`` when there are none).
+    not_exercised: NotExercised | None = None
+    #: A request probe's parameters as sent, secrets redacted (``None`` for catalog probes).
+    params: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        data = self._json_fields()
+        if self.params is not None:  # a request probe's (catalog probes keep their shape)
+            data["params"] = dict(self.params)
+        return data
+
+    def _json_fields(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "service": self.service,
@@ -180,4 +219,5 @@ class ProbeResult:
             "decoded": self.decoded.to_json() if self.decoded else None,
             "resource": self.resource,
             "placeholders": list(self.placeholders),
+            "not_exercised": self.not_exercised.to_json() if self.not_exercised else None,
         }

@@ -33,7 +33,7 @@ with :mod:`awsprobe.decode`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -42,7 +42,7 @@ import pytest
 
 if TYPE_CHECKING:
     from awsprobe.catalog import CatalogEntry
-    from awsprobe.expect import Expectation, Expectations, Unmet
+    from awsprobe.expect import Expectation, Expectations, RequestExpectation, Unmet
     from awsprobe.matrix import Matrix
     from awsprobe.model import Identity, Outcome, ProbeResult
     from awsprobe.probing.cache import ProbeCache
@@ -66,7 +66,6 @@ BASELINE_ITEM: Final = "awsprobe-baseline"
 
 _T = TypeVar("_T")
 
-_MARKER_KEYS: Final = frozenset({"allow", "deny", "region", "regions", "strict"})
 _MARKER_HELP: Final = (
     f"{MARKER}(allow=[...], deny=[...], region=None, regions=None, strict=None): "
     "fail unless the AWS identity is allowed every action (or glob) in allow and denied "
@@ -91,6 +90,7 @@ class Settings:
     endpoint_url: str | None = None
     sandbox: bool = False
     sandbox_policy: Path | None = None
+    sandbox_scps: tuple[Path, ...] = ()
     baseline: Path | None = None
     strict: bool = True
     decode: bool = True
@@ -107,7 +107,6 @@ class _State:
     """What one pytest run holds: its settings and what its tests left for the summary."""
 
     settings: Settings
-    policy: dict[str, Any] | None = None
     caches: list[ProbeCache] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
 
@@ -129,6 +128,7 @@ class _Option:
     flag: str
     help: str
     metavar: str | None = None  # a value option; else a flag
+    repeat: bool = False  # a value option given any number of times (ini: one a line)
     negation: str | None = None  # a flag with an opposite, true by default
     default: bool = False
 
@@ -165,6 +165,12 @@ _OPTIONS: Final = (
         metavar="FILE",
     ),
     _Option(
+        "--awsprobe-sandbox-scp",
+        "assert against awsprobe's local sandbox, with this SCP (JSON) on its account (repeatable)",
+        metavar="FILE",
+        repeat=True,
+    ),
+    _Option(
         "--awsprobe-baseline",
         f"add a test item, {BASELINE_ITEM}, that fails when the identity's permissions "
         "differ from this saved matrix (awsprobe matrix --save FILE)",
@@ -190,8 +196,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in _OPTIONS:
         flag, dest, help = option.flag, option.dest, option.help
         if option.metavar is not None:
-            group.addoption(flag, dest=dest, metavar=option.metavar, default=None, help=help)
-            parser.addini(dest, help, type="string", default="")
+            action = "append" if option.repeat else "store"
+            group.addoption(flag, dest=dest, metavar=option.metavar, action=action, help=help)
+            if option.repeat:
+                parser.addini(dest, help, type="linelist", default=[])
+            else:
+                parser.addini(dest, help, type="string", default="")
             continue
         group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
         if option.negation is None:
@@ -223,44 +233,46 @@ def _flag(config: pytest.Config, name: str) -> bool:
     return bool(config.getini(name) if value is None else value)
 
 
-def _path(config: pytest.Config, name: str) -> Path | None:
-    """A file option: relative to the working directory, or to the ini file's folder."""
-    given = config.getoption(name)
+def _paths(config: pytest.Config, name: str) -> tuple[Path, ...]:
+    """File options: relative to the working directory, or to the ini file's folder."""
+    given = config.getoption(name) or ()
     if given:
-        return config.invocation_params.dir / str(given)
-    text = str(config.getini(name) or "").strip()
-    if not text:
-        return None
-    base = config.inipath.parent if config.inipath else config.rootpath
-    return base / text
+        return tuple(
+            config.invocation_params.dir / g for g in ([given] if isinstance(given, str) else given)
+        )
+    base, ini = config.inipath.parent if config.inipath else config.rootpath, config.getini(name)
+    return tuple(base / t.strip() for t in ([ini] if isinstance(ini, str) else ini) if t.strip())
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    return next(iter(_paths(config, name)), None)
 
 
 def _read_settings(config: pytest.Config) -> Settings:
     regions = _text(config, "awsprobe_regions") or ""
     policy = _path(config, "awsprobe_sandbox_policy")
+    scps = _paths(config, "awsprobe_sandbox_scp")
     return Settings(
         profile=_text(config, "awsprobe_profile"),
         region=_text(config, "awsprobe_region"),
         regions=tuple(r for r in re.split(r"[,\s]+", regions) if r),
         endpoint_url=_text(config, "awsprobe_endpoint_url"),
-        sandbox=_flag(config, "awsprobe_sandbox") or policy is not None,
+        sandbox=_flag(config, "awsprobe_sandbox") or policy is not None or bool(scps),
         sandbox_policy=policy,
+        sandbox_scps=scps,
         baseline=_path(config, "awsprobe_baseline"),
         strict=_flag(config, "awsprobe_strict"),
         decode=_flag(config, "awsprobe_decode"),
     )
 
 
-def _check_settings(settings: Settings) -> dict[str, Any] | None:
-    """Fail fast, before collection, on options that cannot work; return the sandbox policy."""
+def _check_settings(settings: Settings) -> None:
+    """Fail fast, before collection, on options that cannot work (the sandbox's files too)."""
     from awsprobe.errors import AwsprobeError
 
-    policy: dict[str, Any] | None = None
     try:
-        if settings.sandbox_policy is not None:
-            from awsprobe.sandbox import load_policy
-
-            policy = load_policy(settings.sandbox_policy)
+        if settings.sandbox:
+            _sandbox(settings)
         if settings.baseline is not None:
             from awsprobe.matrix import Matrix
 
@@ -274,14 +286,23 @@ def _check_settings(settings: Settings) -> dict[str, Any] | None:
             resolve_regions(names, botocore.session.Session())
     except AwsprobeError as exc:
         raise pytest.UsageError(f"awsprobe: {exc}") from None
-    return policy
+
+
+def _sandbox(settings: Settings) -> Sandbox:
+    """The sandbox the settings describe, its files read and checked (not started)."""
+    from awsprobe.sandbox import Sandbox
+
+    return Sandbox.from_files(
+        settings.sandbox_policy, settings.sandbox_scps, region=settings.region
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
     settings = _read_settings(config)
-    policy = _check_settings(settings) if settings.configured else None
-    config.stash[_STATE] = _State(settings, policy)
+    if settings.configured:
+        _check_settings(settings)
+    config.stash[_STATE] = _State(settings)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -301,10 +322,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if not settings.configured:
         return None
     if settings.sandbox:
-        from awsprobe.sandbox import Sandbox
-
-        sandbox = Sandbox(state.policy, region=settings.region or "us-east-1")
+        sandbox = _sandbox(settings)
         policy = f"policy {settings.sandbox_policy}" if settings.sandbox_policy else "demo policy"
+        policy += "".join(f", SCP {path}" for path in settings.sandbox_scps)
         who = f"{sandbox.user_arn} (sandbox, {policy})"
         default_region = sandbox.region
     else:
@@ -378,16 +398,6 @@ def _region_list(region: str | Sequence[str] | None) -> tuple[str, ...]:
     if isinstance(region, str):
         return (region,)
     return tuple(region)
-
-
-def _as_list(value: object, name: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Iterable) and all(isinstance(v, str) and v for v in value):
-        return list(value)
-    raise TypeError(f"{name}= takes an action glob or a list of them, not {value!r}")
 
 
 class AwsPermissions:
@@ -545,35 +555,46 @@ class AwsPermissions:
     # -- assertions --------------------------------------------------------------------
 
     def assert_allowed(
-        self, *actions: str, region: str | Sequence[str] | None = None, strict: bool | None = None
+        self,
+        *actions: str,
+        region: str | Sequence[str] | None = None,
+        strict: bool | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
-        """Fail unless every action the globs match is allowed in every region asked."""
+        """Fail unless every action the globs match is allowed in every region asked; with
+        ``params``, unless that exact request of one action is (awsprobe sets DryRun)."""
         __tracebackhide__ = True
-        self._assert(actions, (), region, strict, f"assert_allowed({_args(actions, region)})")
+        self._assert("assert_allowed", actions, region, strict, params)
 
     def assert_denied(
-        self, *actions: str, region: str | Sequence[str] | None = None, strict: bool | None = None
+        self,
+        *actions: str,
+        region: str | Sequence[str] | None = None,
+        strict: bool | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
-        """Fail unless every action the globs match is denied in every region asked."""
+        """Fail unless every action the globs match is denied (or that one request is)."""
         __tracebackhide__ = True
-        self._assert((), actions, region, strict, f"assert_denied({_args(actions, region)})")
+        self._assert("assert_denied", actions, region, strict, params)
 
     def _assert(
         self,
-        allow: Sequence[str],
-        deny: Sequence[str],
+        name: str,
+        actions: Sequence[str],
         region: str | Sequence[str] | None,
         strict: bool | None,
-        title: str,
+        params: Mapping[str, Any] | None,
     ) -> None:
         __tracebackhide__ = True
         from awsprobe.expect import Expectations
 
-        expectations = Expectations.from_lists(
-            allow, deny, strict=self.strict if strict is None else strict
+        strict = self.strict if strict is None else strict
+        want = name.removeprefix("assert_")
+        made = self._call(
+            lambda: Expectations.asserting(want, actions, params, strict, self.session)
         )
-        expectations = _with_regions(expectations, _region_list(region))
-        message = self._check([expectations], title)
+        title = f"{name}({_args(actions, region)}{', params=…' if params is not None else ''})"
+        message = self._check([_with_regions(made, _region_list(region))], title)
         if message:
             raise AssertionError(message)
 
@@ -597,41 +618,16 @@ class AwsPermissions:
             pytest.fail(message, pytrace=False)
 
     def _expectations(self, kwargs: dict[str, Any]) -> Expectations:
+        """The marker's arguments (checked by :func:`awsprobe.expect.marker_expectations`)."""
         __tracebackhide__ = True
-        from awsprobe.expect import Expectations
+        from awsprobe.errors import UsageError
+        from awsprobe.expect import marker_expectations
 
-        unknown = sorted(set(kwargs) - _MARKER_KEYS)
-        if unknown:
-            pytest.fail(
-                f"{MARKER}: unknown argument {unknown[0]}=; it takes allow=, deny=, "
-                "region= or regions=, and strict=",
-                pytrace=False,
-            )
         try:
-            allow = _as_list(kwargs.get("allow"), "allow")
-            deny = _as_list(kwargs.get("deny"), "deny")
-            regions = _as_list(kwargs.get("regions"), "regions")
-        except TypeError as exc:
+            expectations = marker_expectations(kwargs, strict=self.strict)
+        except UsageError as exc:
             pytest.fail(f"{MARKER}: {exc}", pytrace=False)
-        region = kwargs.get("region")
-        if region is not None and not isinstance(region, str):
-            pytest.fail(
-                f"{MARKER}: region= takes one region name; use regions= for a list",
-                pytrace=False,
-            )
-        if region and regions:
-            pytest.fail(f"{MARKER}: give region= or regions=, not both", pytrace=False)
-        if not allow and not deny:
-            pytest.fail(
-                f"{MARKER}: nothing to check: give allow=[...] and/or deny=[...]", pytrace=False
-            )
-        strict = kwargs.get("strict")
-        if strict is not None and not isinstance(strict, bool):
-            pytest.fail(f"{MARKER}: strict= takes True or False, not {strict!r}", pytrace=False)
-        expectations = Expectations.from_lists(
-            allow, deny, strict=self.strict if strict is None else strict
-        )
-        return _with_regions(expectations, (region,) if region else tuple(regions))
+        return _with_regions(expectations, expectations.regions)
 
     def _check(self, groups: Sequence[Expectations], title: str) -> str | None:
         """Probe every expectation of every group in one batch; the failure message, if any."""
@@ -654,7 +650,7 @@ class AwsPermissions:
         unmet: list[Unmet] = []
         checked = 0
         for expectations, pairs in expanded:
-            report = check_matrix(expectations, matrix, pairs)
+            report = check_matrix(expectations, matrix, pairs, self._requests(expectations))
             unmet += report.unmet
             checked += report.checked
             if self._on_undecided is not None:
@@ -663,6 +659,16 @@ class AwsPermissions:
         if not unmet:
             return None
         return self._message(title, unmet, checked)
+
+    def _requests(self, group: Expectations) -> list[tuple[RequestExpectation, ProbeResult]]:
+        """Each exact request of ``group`` sent as a dry run (never cached: its own params)."""
+        __tracebackhide__ = True
+        from awsprobe.expect import probe_requests
+
+        at, decode = self.endpoint_url, self.cache.decode
+        return self._call(
+            lambda: probe_requests(group, self.session, endpoint_url=at, decode=decode)
+        )
 
     def _message(self, title: str, unmet: Sequence[Unmet], checked: int) -> str:
         from awsprobe.model import Outcome
@@ -722,9 +728,7 @@ def awsprobe_sandbox(pytestconfig: pytest.Config) -> Iterator[Sandbox | None]:
     if not state.settings.sandbox:
         yield None
         return
-    from awsprobe.sandbox import Sandbox
-
-    with Sandbox(state.policy, region=state.settings.region or "us-east-1") as sandbox:
+    with _sandbox(state.settings) as sandbox:
         yield sandbox
 
 
@@ -887,11 +891,6 @@ def _baseline(aws_permissions: AwsPermissions, pytestconfig: pytest.Config) -> N
         permissions.session, permissions.endpoint_url, changed
     )
     lines = [f"{BASELINE_ITEM}: the permissions of {now} differ from {path}{taken}"]
-    for title, changes in drift.sections():
-        lines.append(f"  {title} ({len(changes)}):")
-        for change in changes:
-            lines.append(f"    {change.line}")
-            if change.new in reasons:  # denied, with a reason
-                lines.append(f"        why: {reasons[change.new]}")
+    lines += [f"  {line}" for line in drift.lines(reasons)]  # a denial with its reason
     lines += [f"  ({failure})" for failure in failures]
     pytest.fail("\n".join(lines), pytrace=False)

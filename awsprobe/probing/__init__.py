@@ -13,6 +13,8 @@ each looks only down the list:
 * :mod:`~awsprobe.probing.retry` -- what is retried (the classifier's own checkers and
   code tables) and the capped full-jitter backoff (its random source injectable);
 * :mod:`~awsprobe.probing.caller` -- who the probes are sent as (one STS call);
+* :mod:`~awsprobe.probing.coverage` -- what an ``allowed`` placeholder probe did not
+  exercise (required resource types it named none of, dependent actions);
 * :mod:`~awsprobe.probing.results` -- one identity's results as a matrix, several
   identities' matrices as one;
 * :mod:`~awsprobe.probing.runner` -- the per-identity :class:`Runner`: threads, one
@@ -22,7 +24,9 @@ each looks only down the list:
 * :mod:`~awsprobe.probing.orchestrate` -- :func:`probe` and :func:`can`, the one module
   that sees both the runner and the processes;
 * :mod:`~awsprobe.probing.cache` -- :class:`ProbeCache`: each probe sent once per
-  (action, region, identity), for the pytest plugin.
+  (action, region, identity), for the pytest plugin;
+* :mod:`~awsprobe.probing.request` -- :func:`probe_request`: one exact request, its
+  parameters checked against botocore's model, sent through a runner, its denial decoded.
 
 This package imports none of its modules, so importing one loads only what it needs.
 """

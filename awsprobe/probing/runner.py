@@ -55,6 +55,7 @@ from awsprobe.guard import close_client, core_session, guarded_client
 from awsprobe.matrix import Matrix
 from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
 from awsprobe.probing.caller import caller_identity
+from awsprobe.probing.coverage import not_exercised
 from awsprobe.probing.options import RunOptions
 from awsprobe.probing.pacing import Clock, Pacer
 from awsprobe.probing.results import assemble
@@ -158,11 +159,16 @@ class Runner:
         region: str,
         overrides: Iterable[tuple[str, Any]] = (),
         resource: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
     ) -> ProbeResult:
         """Send one dry run (with retries) and classify its answer.
 
         ``overrides`` replace parameters (real ids instead of placeholders);
-        ``resource`` names the real resource for the result.
+        ``resource`` names the real resource for the result. ``params``, when given,
+        are sent instead of the entry's own (a request probe,
+        :mod:`~awsprobe.probing.request`: checked already, no placeholder filled in);
+        the dry-run flag is set either way.
         """
         if not entry.probe:
             raise UsageError(f"{entry.action} is not probed: {entry.reason}")
@@ -179,7 +185,7 @@ class Runner:
             wait_for = self.pacer.delay(account, region, entry.service, entry.operation)
             if self._stop.is_set() or (wait_for > 0 and self._stop.wait(wait_for)):
                 break  # a stopped runner sends nothing more
-            answer = self._send(call, entry, replaced)
+            answer = self._send(call, entry, replaced, params)
             if is_expired(answer) and attempts < max_attempts and self._refresh():
                 continue  # refreshable credentials (an assumed role) refresh instead of stopping
             if attempts >= max_attempts or not is_retryable(answer):
@@ -193,7 +199,9 @@ class Runner:
         if is_expired(answer):
             self._stop.set()  # the identity's credentials are gone: no more sends at once
         verdict = classify(answer, entry)
-        placeholders = tuple(p for p in entry.placeholders if p not in replaced)
+        placeholders = (
+            tuple(p for p in entry.placeholders if p not in replaced) if params is None else ()
+        )
         detail = verdict.reason
         if verdict.outcome is Outcome.INCONCLUSIVE and placeholders:
             detail += (
@@ -218,13 +226,24 @@ class Runner:
             reason=plain_reason(answer.message) if verdict.outcome is Outcome.DENIED else None,
             resource=resource,
             placeholders=placeholders,
+            # a request probe (params given) is the real request: AWS evaluated all of it
+            not_exercised=(
+                not_exercised(entry)
+                if params is None and verdict.outcome is Outcome.ALLOWED
+                else None
+            ),
         )
 
     @staticmethod
-    def _send(call: Callable[..., Any], entry: CatalogEntry, replaced: dict[str, Any]) -> Answer:
-        params = entry.probe_params()
+    def _send(
+        call: Callable[..., Any],
+        entry: CatalogEntry,
+        replaced: dict[str, Any],
+        exact: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        params = entry.probe_params() if exact is None else dict(exact)
         params.update(replaced)
-        params[entry.dry_run_member] = True  # overrides never touch the flag
+        params[entry.dry_run_member] = True  # neither overrides nor a request drop the flag
         try:
             response = call(**params)
         except UnsafeRequestError:

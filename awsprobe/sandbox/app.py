@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from awsprobe.catalog import CatalogEntry, dry_run_member
 from awsprobe.errors import UnsafeRequestError
 from awsprobe.guard import EXEMPT_OPERATIONS, check_request
+from awsprobe.sandbox import intercept
 from awsprobe.sandbox.answers import (
     _INVALID_MESSAGE,
     DIALECTS,
@@ -31,22 +32,24 @@ from awsprobe.sandbox.answers import (
     _Answer,
     _caller_identity,
     _decoded_answer,
-    _denial_reason,
+    _denial_message,
     _error,
     _modeled_status,
     _pick_denial_code,
     _pick_success_code,
-    _resource_for,
     _status_line,
 )
 from awsprobe.sandbox.auth import _signature_matches
-from awsprobe.sandbox.callers import _Caller, _Callers, _decide_for, _request_context
-from awsprobe.sandbox.evaluation import Decision
+from awsprobe.sandbox.callers import _authorize, _Caller, _Callers, _decide_for
+from awsprobe.sandbox.context import Call, Invalid, global_keys, request_contexts, wire_params
+from awsprobe.sandbox.evaluation import Decision, RequestContext
 from awsprobe.sandbox.identities import _POLICY_NAME, _Principal, _put_inline_policy
+from awsprobe.sandbox.inventory import MotoInventory
 from awsprobe.sandbox.messages import _decoded_message, _MessageCodec
-from awsprobe.sandbox.moto_adapter import WsgiApp, iam_backend
+from awsprobe.sandbox.moto_adapter import WsgiApp
 from awsprobe.sandbox.request import RecordedRequest, _Incoming, _read_request
 from awsprobe.sandbox.routing import _Route, _routing
+from awsprobe.sandbox.sessions import _Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +57,19 @@ logger = logging.getLogger(__name__)
 class _SandboxApp:
     """Answers dry runs and ``DecodeAuthorizationMessage``; passes the rest to moto."""
 
-    def __init__(self, moto_app: WsgiApp, account: str) -> None:
+    def __init__(
+        self,
+        moto_app: WsgiApp,
+        account: str,
+        scps: Sequence[Sequence[Mapping[str, Any]]] = (),
+    ) -> None:
         self._moto = moto_app
         self._account = account
         self._codec = _MessageCodec()
-        self.callers = _Callers(account)
+        self._inventory = MotoInventory(account)
+        self.scps = scps  # the account's SCP levels (layers.scp_levels)
+        self.sessions = _Sessions()  # what the sandbox keeps beyond moto (sessions.py)
+        self.callers = _Callers(account, self.sessions, scps)
         self._log: list[RecordedRequest] = []
         self._log_lock = threading.Lock()
 
@@ -73,10 +84,14 @@ class _SandboxApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """The WSGI application: :meth:`handle`, then :meth:`pass_through` or the answer."""
-        outcome = self.handle(_read_request(environ))
+        request = _read_request(environ)
+        outcome = self.handle(request)
         if isinstance(outcome, _Answer):
             return self._send(outcome, start_response)
-        return self.pass_through(environ, start_response, outcome)
+        watched = (outcome.service, outcome.operation) in intercept.WATCHED
+        if outcome.access_key_id and self.sessions.token(outcome.access_key_id) is not None:
+            self._resign(environ, request)
+        return self.pass_through(environ, start_response, outcome, request if watched else None)
 
     def handle(self, request: _Incoming) -> _Answer | RecordedRequest:
         """Answer a request here, or say how to record it once moto has (its status aside)."""
@@ -89,7 +104,10 @@ class _SandboxApp:
             logger.exception("sandbox could not classify %s %s", request.method, request.url)
             return _error(None, "json", "InternalFailure", 500, "the sandbox failed to route")
         exempt = route is not None and (route.service, route.operation) in EXEMPT_OPERATIONS
-        own = route is not None and (route.service, route.operation) in _STS_ANSWERS
+        own = route is not None and (
+            (route.service, route.operation) in _STS_ANSWERS
+            or (route.service, route.operation) in intercept.ANSWERED
+        )
         auth = request.auth
         if route is not None and ((entry is not None and dry_run) or own):
             try:
@@ -111,6 +129,27 @@ class _SandboxApp:
                 )
             )
             return answer
+        refusal = None
+        if route is not None and (route.service, route.operation) in intercept.WATCHED:
+            try:
+                refusal = self._refuse_watched(request, route)
+            except Exception:  # moto answers it as it would have without the sandbox
+                logger.exception("sandbox failed to check %s:%s", route.service, route.operation)
+        if route is not None and refusal is not None:
+            self._record(
+                RecordedRequest(
+                    route.service,
+                    route.operation,
+                    auth.region if auth else None,
+                    auth.access_key_id if auth else None,
+                    dry_run,
+                    exempt,
+                    refusal.status,
+                    refusal.code,
+                    "sandbox",
+                )
+            )
+            return refusal
         return RecordedRequest(
             route.service if route else (auth.service if auth else None),
             route.operation if route else None,
@@ -124,17 +163,43 @@ class _SandboxApp:
         )
 
     def pass_through(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], record: RecordedRequest
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        record: RecordedRequest,
+        watched: _Incoming | None = None,
     ) -> Any:
-        """Let moto answer (``environ`` carries the body already read); record its status."""
+        """Let moto answer (``environ`` carries the body already read); record its status.
+
+        ``watched`` is the request of a call :mod:`~awsprobe.sandbox.intercept`
+        watches: once moto has answered it 200, what it leaves behind that moto
+        does not keep is recorded, and the answer completed with what the
+        sandbox keeps, before it goes back (its status line held until then).
+        """
         statuses: list[int] = []
+        held: list[tuple[str, Any, Any]] = []
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             statuses.append(int(status.split(" ", 1)[0]))
+            if watched is not None:
+                held.append((status, headers, exc_info))
+                return lambda data: None  # moto never writes through it
             return start_response(status, headers, exc_info)
 
         try:
-            return self._moto(environ, recording_start_response)
+            answered = self._moto(environ, recording_start_response)
+            if watched is None:
+                return answered
+            try:
+                body = b"".join(answered)  # an STS or IAM answer: small
+            finally:
+                getattr(answered, "close", lambda: None)()
+            if statuses and statuses[-1] == 200:
+                body = self._record_watched(watched, body)
+            status, headers, exc_info = held[-1]
+            kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, [*kept, ("Content-Length", str(len(body)))], exc_info)
+            return [body]
         finally:
             self.callers.invalidate()  # moto may have changed users, keys, policies, sessions
             self._record(replace(record, status=statuses[-1] if statuses else 500))
@@ -161,14 +226,25 @@ class _SandboxApp:
             return _error(route, route.wire, code, status, message)
         if entry is None and route.operation == "GetCallerIdentity":
             return _caller_identity(principal)
+        if entry is None and (route.service, route.operation) in intercept.ANSWERED:
+            return self._intercepted(request, route, caller)
         if entry is None:
             return self._decode(request, route, caller)
-        resource = _resource_for(route, request, auth.region, principal.account)
-        for action in (entry.action, *entry.also_requires):
-            decision = _decide_for(caller, action, auth.region)
-            if not decision.allowed:
-                context = _request_context(principal, auth.region, action)
-                return self._deny(route, entry, principal, decision, resource, context)
+        call = Call(
+            route.service,
+            route.operation,
+            (entry.action, *entry.also_requires),
+            wire_params(route.wire, request),
+            auth.region,
+            request.source_ip,
+        )
+        steps = request_contexts(call, principal, self._inventory)
+        failed = _authorize(caller, steps)
+        if isinstance(failed, Invalid):
+            return _error(route, route.wire, failed.code, failed.status, failed.message)
+        if failed is not None:
+            denied, decision = failed
+            return self._deny(route, entry, principal, decision, denied, auth.region)
         code = _pick_success_code(entry)
         status = _modeled_status(route.model, code, dialect.success_status)
         message = DRY_RUN_MESSAGES.get(code, DRY_RUN_MESSAGES["DryRunOperation"])
@@ -180,38 +256,85 @@ class _SandboxApp:
         entry: CatalogEntry,
         principal: _Principal,
         decision: Decision,
-        resource: str,
-        context: Mapping[str, list[str]],
+        request: RequestContext,
+        region: str,
     ) -> _Answer:
+        """The service's denial, naming the action and resource that failed (maybe a dependent)."""
         dialect = DIALECTS.get(route.wire, DIALECTS["json"])
         code = _pick_denial_code(entry)
         status = _modeled_status(route.model, code, dialect.denial_status)
-        reason = _denial_reason(decision)
+        blob = None
         if entry.service in ENCODED_MESSAGE_SERVICES:
-            blob = self._codec.encode(_decoded_message(decision, principal, resource, context))
-            message = (
-                f"You are not authorized to perform this operation. User: {principal.arn} is not "
-                f"authorized to perform: {decision.action} {reason}. "
-                f"Encoded authorization failure message: {blob}"
-            )
-        else:
-            on = "" if resource == "*" else f" on resource: {resource}"
-            message = (
-                f"User: {principal.arn} is not authorized to perform: {decision.action}{on} "
-                f"{reason}"
-            )
+            service = entry.action.partition(":")[0]
+            document = _decoded_message(decision, principal, request, service, region)
+            blob = self._codec.encode(document)
+        message = _denial_message(principal, decision, request.resource, blob)
         return _error(route, route.wire, code, status, message)
+
+    # -- STS and IAM calls the sandbox answers or watches (intercept.py) ----------------
+
+    def _intercepted(self, request: _Incoming, route: _Route, caller: _Caller) -> _Answer:
+        """One of :data:`intercept.ANSWERED`, for an authenticated caller."""
+        assert request.auth is not None
+        region, source_ip = request.auth.region, request.source_ip
+
+        def authorize(action: str, resource: str, keys: Mapping[str, tuple[str, ...]]) -> Decision:
+            context = global_keys(caller.principal, region, source_ip)
+            context.update(keys)
+            return _decide_for(caller, RequestContext(action, resource, context))
+
+        params = intercept.params_of(request.form())
+        answer = intercept.answer(
+            intercept.InterceptedCall(
+                route,
+                caller.principal,
+                request.auth.access_key_id,
+                params,
+                self.sessions,
+                authorize,
+            )
+        )
+        if answer.status == 200:
+            self.callers.invalidate()  # a new session, or a boundary changed
+        return answer
+
+    def _refuse_watched(self, request: _Incoming, route: _Route) -> _Answer | None:
+        """AWS's refusal of a watched call moto would accept, for an authenticated caller."""
+        auth = request.auth
+        caller = self.callers.get(auth.access_key_id) if auth is not None else None
+        if (
+            auth is None
+            or caller is None
+            or not _signature_matches(request, auth, caller.principal)
+        ):
+            return None  # moto refuses it, as it refuses any unauthenticated call
+        params = intercept.params_of(request.form())
+        return intercept.check_watched(route, params, self._account)
+
+    def _resign(self, environ: dict[str, Any], request: _Incoming) -> None:
+        """A request with GetSessionToken credentials, signed anew for moto (if authentic)."""
+        auth = request.auth
+        caller = self.callers.get(auth.access_key_id) if auth is not None else None
+        if auth and caller and _signature_matches(request, auth, caller.principal):
+            intercept.resign_for_moto(environ, request, self._account, self.sessions)
+
+    def _record_watched(self, request: _Incoming, body: bytes) -> bytes:
+        """Record what a watched call left behind; its answer, completed by the sandbox."""
+        route = _routing().identify(request)
+        if route is None:
+            return body
+        params = intercept.params_of(request.form())
+        return intercept.record_watched(route, params, body, self._account, self.sessions)
 
     def _decode(self, request: _Incoming, route: _Route, caller: _Caller) -> _Answer:
         assert request.auth is not None
         principal = caller.principal
         action = "sts:DecodeAuthorizationMessage"
-        decision = _decide_for(caller, action, request.auth.region)
-        if not decision.allowed:
-            message = (
-                f"User: {principal.arn} is not authorized to perform: {action} "
-                f"{_denial_reason(decision)}"
-            )
+        call = Call("sts", route.operation, (action,), {}, request.auth.region, request.source_ip)
+        failed = _authorize(caller, request_contexts(call, principal, self._inventory))
+        if isinstance(failed, tuple):
+            denied, decision = failed
+            message = _denial_message(principal, decision, denied.resource, None)
             return _error(route, "query", "AccessDenied", 403, message)
         encoded = request.form().get("EncodedMessage", [""])[-1]
         decoded = self._codec.decode(encoded)
@@ -245,10 +368,7 @@ def _is_dry_run(route: _Route, request: _Incoming) -> bool:
 
 def _apply_policy(app: _SandboxApp, account: str, user_name: str, document: Any) -> None:
     """Replace the sandbox user's inline policy in moto, and forget remembered verdicts."""
-    iam = iam_backend(account)
     try:
-        if _POLICY_NAME in iam.list_user_policies(user_name):
-            iam.delete_user_policy(user_name, _POLICY_NAME)
-        _put_inline_policy(iam, user_name, _POLICY_NAME, document)
+        _put_inline_policy(account, user_name, _POLICY_NAME, document, app.sessions)
     finally:
         app.callers.invalidate()  # remembered verdicts read the old policy

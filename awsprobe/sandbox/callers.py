@@ -1,53 +1,60 @@
-"""Callers: principals remembered per access key, and their verdicts per action and region.
+"""Callers: principals remembered per access key, and their verdicts per request context.
 
 :class:`_Callers` keeps each access key's principal (:func:`_find_principal`)
-for as long as moto's IAM and STS state is unchanged; :func:`_decide_for`
-evaluates the principal's policies in the request context of a region
-(:func:`_request_context`), narrowed by a session policy (:func:`_decide`), and
-remembers the verdict unless the policies read the clock.
+for as long as moto's IAM and STS state is unchanged, with its policy layers
+(:func:`~awsprobe.sandbox.layers.policy_set`); :func:`_decide_for` authorizes
+one :class:`~awsprobe.sandbox.evaluation.RequestContext` and remembers the
+verdict, unless the caller's policies read a key that changes with the clock
+alone (:data:`~awsprobe.sandbox.context.CLOCK_KEYS`); :func:`_authorize`
+walks every step of a request (:func:`~awsprobe.sandbox.context.request_contexts`)
+and returns the first that fails.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import Any
 
-from awsprobe.sandbox.evaluation import Decision, _statements, evaluate
+from awsprobe.sandbox.context import CLOCK_KEYS, Invalid, Step
+from awsprobe.sandbox.evaluation import Decision, PolicySet, RequestContext, authorize
 from awsprobe.sandbox.identities import _find_principal, _Principal
+from awsprobe.sandbox.layers import policy_set
+from awsprobe.sandbox.sessions import _Sessions
 
 
 class _Caller:
     """A principal as looked up in one state of moto's IAM, and what derives from it.
 
-    ``decisions`` remembers :func:`_decide`'s verdicts by (action, region),
-    unless a condition of the caller's policies reads the clock (then
-    ``timeless`` is false and nothing is kept).
+    ``policies`` are its policy layers under ``scps``; ``decisions`` remembers
+    :func:`authorize`'s verdicts by request context (its clock keys aside),
+    unless those policies name a clock key anywhere, in a condition or a policy
+    variable (then ``timeless`` is false and nothing is kept).
     """
 
-    __slots__ = ("decisions", "principal", "timeless")
+    __slots__ = ("decisions", "policies", "principal", "timeless")
 
-    def __init__(self, principal: _Principal) -> None:
+    _LIMIT = 8192  # verdicts remembered at once
+
+    def __init__(
+        self, principal: _Principal, scps: Sequence[Sequence[Mapping[str, Any]]] = ()
+    ) -> None:
         self.principal = principal
-        self.decisions: dict[tuple[str, str], Decision] = {}
-        self.timeless = not any(
-            str(key).lower() in _CLOCK_KEYS
-            for document in (*principal.documents, *principal.session_documents)
-            for statement in _statements(document)
-            for block in _condition_blocks(statement)
-            for key in block
-        )
+        self.policies = policy_set(principal, scps)
+        self.decisions: dict[Hashable, Decision] = {}
+        # a clock key anywhere (a condition, or a policy variable) makes verdicts time-bound
+        text = json.dumps(list(_documents(self.policies)), default=str).lower()
+        self.timeless = not any(key in text for key in CLOCK_KEYS)
 
 
-_CLOCK_KEYS: Final = frozenset({"aws:currenttime", "aws:epochtime"})
-
-
-def _condition_blocks(statement: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    condition = statement.get("Condition")
-    if isinstance(condition, Mapping):
-        yield from (block for block in condition.values() if isinstance(block, Mapping))
+def _documents(policies: PolicySet) -> Iterator[Mapping[str, Any]]:
+    yield from policies.identity
+    if policies.boundary is not None:
+        yield policies.boundary
+    yield from policies.session or ()
+    for level in policies.scps:
+        yield from level
 
 
 class _Callers:
@@ -64,8 +71,15 @@ class _Callers:
 
     _LIMIT = 4096  # access keys remembered at once
 
-    def __init__(self, account: str) -> None:
+    def __init__(
+        self,
+        account: str,
+        sessions: _Sessions | None = None,
+        scps: Sequence[Sequence[Mapping[str, Any]]] = (),
+    ) -> None:
         self._account = account
+        self._sessions = sessions  # what the sandbox keeps beyond moto (minted sessions, ...)
+        self._scps = scps  # the account's SCP levels (layers.scp_levels)
         self._lock = threading.Lock()
         self._generation = 0
         self._callers: dict[str, _Caller | None] = {}  # None: no such active key
@@ -80,8 +94,8 @@ class _Callers:
             generation = self._generation
             if access_key_id in self._callers:
                 return self._callers[access_key_id]
-        principal = _find_principal(self._account, access_key_id)
-        caller = None if principal is None else _Caller(principal)
+        principal = _find_principal(self._account, access_key_id, self._sessions)
+        caller = None if principal is None else _Caller(principal, self._scps)
         with self._lock:
             if generation == self._generation:
                 if len(self._callers) >= self._LIMIT:
@@ -90,48 +104,45 @@ class _Callers:
         return caller
 
 
-def _decide_for(caller: _Caller, action: str, region: str) -> Decision:
-    """:func:`_decide` in the request context of ``region``, remembered when timeless."""
-    principal = caller.principal
-    key = (action, region)
-    decision = caller.decisions.get(key) if caller.timeless else None
+def _decide_for(caller: _Caller, request: RequestContext) -> Decision:
+    """:func:`_decide` for the caller's policies, remembered when timeless."""
+    if not caller.timeless:
+        return _decide(caller.policies, request)
+    key = _memo_key(request)
+    decision = caller.decisions.get(key)
     if decision is None:
-        decision = _decide(principal, action, _request_context(principal, region, action))
-        if caller.timeless:
-            caller.decisions[key] = decision
+        decision = _decide(caller.policies, request)
+        if len(caller.decisions) >= caller._LIMIT:
+            caller.decisions.clear()
+        caller.decisions[key] = decision
     return decision
 
 
-@functools.lru_cache(maxsize=2)
-def _clock(second: int) -> tuple[str, str]:
-    """aws:CurrentTime and aws:EpochTime of one second, made once."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)), str(second)
+def _decide(policies: PolicySet, request: RequestContext) -> Decision:
+    """The one place a verdict is computed (tests count the calls)."""
+    return authorize(policies, request)
 
 
-def _request_context(principal: _Principal, region: str, action: str) -> dict[str, list[str]]:
-    current_time, epoch_time = _clock(int(time.time()))
-    context = {
-        "aws:Region": [region],
-        "aws:RequestedRegion": [region],
-        "aws:PrincipalArn": [principal.principal_arn],
-        "aws:PrincipalAccount": [principal.account],
-        "aws:PrincipalType": [principal.kind],
-        "aws:userid": [principal.id],
-        "aws:SecureTransport": ["false"],
-        "aws:CurrentTime": [current_time],
-        "aws:EpochTime": [epoch_time],
-    }
-    if principal.kind == "User":
-        context["aws:username"] = [principal.name]
-    if action.lower().startswith("ec2:"):
-        context["ec2:Region"] = [region]
-    return context
+def _memo_key(request: RequestContext) -> Hashable:
+    """What a verdict depends on: the action, the resource and every key but the clock's."""
+    keys = tuple(
+        sorted(
+            (name.lower(), tuple(values))
+            for name, values in request.keys.items()
+            if name.lower() not in CLOCK_KEYS
+        )
+    )
+    return request.action.lower(), request.resource, keys
 
 
-def _decide(principal: _Principal, action: str, context: Mapping[str, list[str]]) -> Decision:
-    decision = evaluate(principal.documents, action, context)
-    if decision.allowed and principal.session_documents:
-        narrowed = evaluate(principal.session_documents, action, context)
-        if not narrowed.allowed:
-            return narrowed
-    return decision
+def _authorize(
+    caller: _Caller, steps: Sequence[Step]
+) -> tuple[RequestContext, Decision] | Invalid | None:
+    """The first step that fails -- a denied context with its verdict, or a refusal -- or None."""
+    for step in steps:
+        if isinstance(step, Invalid):
+            return step
+        decision = _decide_for(caller, step)
+        if not decision.allowed:
+            return step, decision
+    return None

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -32,6 +32,7 @@ from awsprobe.sandbox.identities import (
     _POLICY_NAME,
     _put_inline_policy,
 )
+from awsprobe.sandbox.layers import scp_levels
 from awsprobe.sandbox.moto_adapter import (
     _PARTITION,
     SANDBOX_ACCOUNT,
@@ -42,7 +43,7 @@ from awsprobe.sandbox.moto_adapter import (
     moto_app,
     reset,
 )
-from awsprobe.sandbox.policy import DEMO_POLICY, validate_policy
+from awsprobe.sandbox.policy import DEMO_POLICY, validate_policy, validate_scps
 from awsprobe.sandbox.process import _STOP_TIMEOUT, _ServerProcess
 from awsprobe.sandbox.request import RecordedRequest
 from awsprobe.sandbox.routing import _shared_loader
@@ -101,8 +102,24 @@ class Sandbox:
     """A local AWS on 127.0.0.1 that answers dry runs as AWS does (see :mod:`awsprobe.sandbox`).
 
     ``policy`` is the identity policy of the sandbox user (``None``:
-    :data:`DEMO_POLICY`); it is validated at once, as are ``region`` and
-    ``user_name``. ``start()`` (or ``with``) resets moto, creates the user
+    :data:`DEMO_POLICY`); it is validated at once, as are ``region``,
+    ``user_name`` and ``scps``.
+
+    ``scps`` are the service control policies attached to the sandbox
+    account (at most five, each checked by :func:`validate_scp`). Given any,
+    the account is a member account of an organization whose root and OUs
+    hold only ``FullAWSAccess``: every request of every principal in it (the
+    admin user's too) must then be allowed by at least one of them, and is
+    denied by a Deny in any (AWS Organizations User Guide, "SCP evaluation").
+    They are the SCPs *attached*, so ``FullAWSAccess`` is not added for you:
+    a deny-list keeps it beside its Deny statements
+    (:data:`awsprobe.sandbox.layers.FULL_AWS_ACCESS`). None or empty: no SCP
+    applies, as in an account outside an organization or its management
+    account. Requests moto answers itself (anything but dry runs and the
+    calls of :mod:`awsprobe.sandbox.intercept`) are judged by moto, which
+    knows no SCPs.
+
+    ``start()`` (or ``with``) resets moto, creates the user
     with an access key and ``policy`` inline, plus an admin user
     (``Action: *``), and serves on a free loopback port, from a process of
     its own where forking is safe (see :mod:`awsprobe.sandbox`), else from a
@@ -125,8 +142,11 @@ class Sandbox:
         *,
         region: str = "us-east-1",
         user_name: str = "awsprobe-sandbox",
+        scps: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.policy = validate_policy(DEMO_POLICY if policy is None else policy)
+        #: The SCPs attached to the sandbox account (validated copies).
+        self.scps: tuple[dict[str, Any], ...] = tuple(validate_scps(scps or ()))
         if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
             raise SandboxError(f"region {region!r} is not a region name such as 'us-east-1'")
         if region.startswith(("cn-", "us-gov-", "us-iso")):
@@ -151,6 +171,25 @@ class Sandbox:
         self._moto: WsgiApp | None = None  # moto's app, once start() may have changed moto
         self._moto_auth = contextlib.ExitStack()  # moto's IAM enforcement, while running
         self._url: str | None = None
+
+    @classmethod
+    def from_files(
+        cls,
+        policy: str | os.PathLike[str] | None = None,
+        scps: Sequence[str | os.PathLike[str]] = (),
+        *,
+        region: str | None = None,
+    ) -> Sandbox:
+        """A sandbox (not started) whose policy and SCPs are read from JSON files.
+
+        ``policy`` None is :data:`DEMO_POLICY`, ``region`` None ``us-east-1``.
+        Each file is read and checked by :func:`load_policy` or :func:`load_scp`;
+        an error is a one-line :class:`SandboxError` naming the file.
+        """
+        from awsprobe.sandbox.policy import load_policy, load_scp
+
+        document = load_policy(policy) if policy is not None else None
+        return cls(document, region=region or "us-east-1", scps=[load_scp(p) for p in scps])
 
     def __repr__(self) -> str:
         state = self._url or "stopped"
@@ -193,11 +232,11 @@ class Sandbox:
         self._stopped_requests = None
         self._moto = moto
         reset(moto)
+        self._app = _SandboxApp(moto, self.account, scp_levels(self.scps))
         self._keys = self._create_user(self.user_name, _POLICY_NAME, self.policy)
         self._admin_keys = self._create_user(
             self.admin_user_name, _ADMIN_POLICY_NAME, _ADMIN_POLICY
         )
-        self._app = _SandboxApp(moto, self.account)
         from awsprobe.sandbox.server import _make_server  # werkzeug: loaded on start only
 
         self._server = _make_server(self._app)
@@ -223,7 +262,8 @@ class Sandbox:
         iam = iam_backend(self.account)
         iam.create_user(self.region, name)
         key = iam.create_access_key(name)
-        _put_inline_policy(iam, name, policy_name, policy)
+        sessions = self._app.sessions if self._app is not None else None
+        _put_inline_policy(self.account, name, policy_name, policy, sessions)
         return _Keys(key.access_key_id, key.secret_access_key)
 
     def set_policy(self, policy: Mapping[str, Any]) -> None:

@@ -3,7 +3,11 @@
 EC2's denials carry an opaque message that ``sts:DecodeAuthorizationMessage``
 turns into JSON. :func:`_decoded_message` writes that JSON in the shape of the
 AWS CLI's example (aws/aws-cli ``awscli/examples/sts/decode-authorization-message.rst``):
-the verdict, the statements that decided it and the request context.
+the verdict, the statements that decided it and the request context of the
+authorization that failed -- which may be a dependent action (``iam:PassRole``
+on the role's ARN: AWS re:Post KC "ec2-not-auth-launch"). The context's
+conditions are the keys that were evaluated, plus the descriptive keys real
+decoded messages list (:func:`_descriptive_keys`), which no policy is tested on.
 :class:`_MessageCodec` makes the opaque form: base64url of a MAC and the
 compressed JSON, so only the sandbox that issued a message can decode it.
 """
@@ -20,7 +24,8 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from awsprobe.sandbox.evaluation import Decision, _as_strings, _policy_values
+from awsprobe.arn import parse_arn
+from awsprobe.sandbox.evaluation import Decision, RequestContext
 from awsprobe.sandbox.identities import _Principal
 
 
@@ -28,10 +33,20 @@ def _items(values: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
     return {"items": [{"value": v} for v in values]}
 
 
-def _statement_item(statement: Mapping[str, Any], principal: _Principal) -> dict[str, Any]:
-    def listed(key: str) -> list[str]:
-        return _as_strings(statement.get(key)) or []
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
 
+
+def _policy_values(wanted: Any) -> list[str]:
+    items = wanted if isinstance(wanted, list) else [wanted]
+    return [str(v).lower() if isinstance(v, bool) else str(v) for v in items]
+
+
+def _statement_item(statement: Mapping[str, Any], principal: _Principal) -> dict[str, Any]:
     conditions = [
         {"key": str(key), "values": _items(_policy_values(values))}
         for block in (statement.get("Condition") or {}).values()
@@ -43,25 +58,58 @@ def _statement_item(statement: Mapping[str, Any], principal: _Principal) -> dict
         "effect": str(statement.get("Effect", "")).upper(),
         "principals": _items([principal.id]),
         "principalGroups": {"items": []},
-        "actions": _items(listed("Action")),
-        "resources": _items(listed("Resource")),
+        "actions": _items(_strings(statement.get("Action"))),
+        "resources": _items(_strings(statement.get("Resource"))),
         "conditions": {"items": conditions},
     }
     if "NotAction" in statement:
-        item["notActions"] = _items(listed("NotAction"))
+        item["notActions"] = _items(_strings(statement.get("NotAction")))
     if "NotResource" in statement:
-        item["notResources"] = _items(listed("NotResource"))
+        item["notResources"] = _items(_strings(statement.get("NotResource")))
     return item
+
+
+def _descriptive_keys(request: RequestContext, service: str, region: str) -> dict[str, list[str]]:
+    """The keys real decoded messages list beside the evaluated ones (REFERENCE §9).
+
+    AWS re:Post KC "ec2-not-auth-launch" (an ``iam:PassRole`` denial of a
+    RunInstances call): ``aws:Region``, ``aws:Service`` (the called service,
+    ``ec2``), ``aws:Resource`` (the ARN's resource part), ``aws:Account``,
+    ``aws:Type`` (the resource type) and ``aws:ARN``. They are not documented
+    condition keys and are never part of what a policy is evaluated on.
+    """
+    keys = {"aws:Region": [region], "aws:Service": [service]}
+    arn = parse_arn(request.resource) if request.resource != "*" else None
+    if arn is not None:
+        keys["aws:Resource"] = [arn.resource]
+        if arn.account:
+            keys["aws:Account"] = [arn.account]
+        kind = re.split(r"[/:]", arn.resource, maxsplit=1)[0]
+        if kind != arn.resource:
+            keys["aws:Type"] = [kind]
+        keys["aws:ARN"] = [request.resource]
+    return keys
 
 
 def _decoded_message(
     decision: Decision,
     principal: _Principal,
-    resource: str,
-    context: Mapping[str, list[str]],
+    request: RequestContext,
+    service: str,
+    region: str,
 ) -> dict[str, Any]:
-    """The JSON STS returns, in the shape of the AWS CLI's decode-authorization-message example."""
+    """The JSON STS returns for a denial of ``request``, in the AWS CLI example's shape.
+
+    ``service`` is the IAM prefix of the called operation, ``region`` the
+    request's. ``context.action`` is EC2's own action unprefixed and any other
+    prefixed, as AWS writes them (REFERENCE §3).
+    """
     prefix, _, name = decision.action.partition(":")
+    conditions = {key: list(values) for key, values in request.keys.items()}
+    lowered = {key.lower() for key in conditions}
+    for key, values in _descriptive_keys(request, service, region).items():
+        if key.lower() not in lowered:
+            conditions[key] = values
     return {
         "allowed": decision.allowed,
         "explicitDeny": decision.explicit_deny,
@@ -69,11 +117,12 @@ def _decoded_message(
         "failures": {"items": []},
         "context": {
             "principal": {"id": principal.id, "name": principal.name, "arn": principal.arn},
-            # like AWS: EC2's own actions unprefixed, every other action prefixed
             "action": name if prefix.lower() == "ec2" else decision.action,
-            "resource": resource,
+            "resource": request.resource,
             "conditions": {
-                "items": [{"key": key, "values": _items(values)} for key, values in context.items()]
+                "items": [
+                    {"key": key, "values": _items(values)} for key, values in conditions.items()
+                ]
             },
         },
     }

@@ -21,6 +21,15 @@ and the IAM and STS backends (:func:`iam_backend`, :func:`sts_backend`, reached
 the way moto's docs show for SNS, "an internal API, the exact format may differ
 per versions"): the secret of an access key lives nowhere else.
 
+What the sandbox reads of them is read here, through the backend methods named
+after IAM's own API operations (``get_user``, ``list_user_policies``,
+``get_policy_version``, ``list_role_tags``, ...) and the few attributes they
+have no operation for (a user's access keys and their secrets, a role's
+``permissions_boundary_arn``, STS's ``assumed_roles``), and handed on as plain
+frozen records (:class:`MotoUser`, :class:`MotoRole`, :class:`MotoRoleSession`)
+and policy texts: no moto object leaves this module. ``tests/test_sandbox_layers.py``
+checks each of them against the installed moto.
+
 moto, werkzeug and flask load on first use, never when this module is imported.
 """
 
@@ -29,7 +38,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 from awsprobe.errors import SandboxError
@@ -139,8 +151,193 @@ def iam_backend(account: str) -> Any:
     return iam_backends[account][_PARTITION]
 
 
+def ec2_backend(account: str, region: str) -> Any | None:
+    """moto's EC2 backend of ``account`` in ``region``, or None while moto's EC2 is unused.
+
+    Importing ``moto.ec2`` takes most of a second, and nothing exists in moto's
+    EC2 until a request (or a ``mock_aws`` test) has used it, which imports it:
+    until then there is nothing to read, and this says so rather than load it.
+    A region's backend is made, with its default VPC, on first use.
+    """
+    if "moto.ec2" not in sys.modules:
+        return None
+    from moto.ec2 import ec2_backends  # type: ignore[attr-defined]  # as moto's docs import
+
+    return ec2_backends[account][region]
+
+
 def sts_backend(account: str) -> Any:
     """moto's STS backend of ``account`` (one per partition)."""
     from moto.sts import sts_backends  # type: ignore[attr-defined]  # as moto's docs import
 
     return sts_backends[account][_PARTITION]
+
+
+# -- what the sandbox reads of moto's IAM and STS, as plain records ------------------------
+
+
+@dataclass(frozen=True)
+class MotoUser:
+    """An IAM user as moto keeps it (``id`` is unique: a user made again has a new one)."""
+
+    name: str
+    arn: str
+    id: str
+
+
+@dataclass(frozen=True)
+class MotoRole:
+    """An IAM role as moto keeps it: its permissions boundary's ARN and its tags."""
+
+    name: str
+    arn: str
+    id: str
+    boundary_arn: str | None
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class MotoRoleSession:
+    """An ``AssumeRole`` session as moto's STS keeps it (``policy``: the ``Policy`` JSON)."""
+
+    role_arn: str
+    session_name: str
+    access_key_id: str
+    secret: str
+    session_token: str
+    policy: str | None
+    expires: float  # epoch seconds
+
+
+def _user(user: Any) -> MotoUser:
+    return MotoUser(str(user.name), str(user.arn), str(user.id))
+
+
+def user_with_key(account: str, access_key_id: str) -> tuple[MotoUser, str] | None:
+    """The user whose *active* access key ``access_key_id`` is, and the key's secret."""
+    for user in list(iam_backend(account).users.values()):
+        for key in list(user.access_keys):
+            if key.access_key_id == access_key_id and key.status == "Active":
+                return _user(user), str(key.secret_access_key)
+    return None
+
+
+def user_named(account: str, name: str) -> MotoUser | None:
+    """``GetUser``: the user called ``name``, or None."""
+    from moto.iam.exceptions import NoSuchEntity, NotFoundException
+
+    try:
+        return _user(iam_backend(account).get_user(name))
+    except (NoSuchEntity, NotFoundException):
+        return None
+
+
+def _text(document: Any) -> str:
+    return json.dumps(document) if isinstance(document, Mapping) else str(document)
+
+
+def _managed_texts(iam: Any, policies: Iterable[Any]) -> list[str]:
+    return [_text(iam.get_policy_version(p.arn, p.default_version_id).document) for p in policies]
+
+
+def user_policies(account: str, user_name: str) -> list[str]:
+    """The texts of a user's identity policies: inline, attached, and its groups' both."""
+    iam = iam_backend(account)
+    texts = [
+        _text(iam.get_user_policy(user_name, name)["policy_document"])
+        for name in list(iam.list_user_policies(user_name))
+    ]
+    texts += _managed_texts(iam, list(iam.list_attached_user_policies(user_name)[0]))
+    for group in list(iam.get_groups_for_user(user_name)):
+        texts += [
+            _text(iam.get_group_policy(group.name, name)["policy_document"])
+            for name in list(iam.list_group_policies(group.name))
+        ]
+        texts += _managed_texts(iam, list(iam.list_attached_group_policies(group.name)[0]))
+    return texts
+
+
+def user_tags(account: str, user_name: str) -> Mapping[str, str]:
+    """``ListUserTags``."""
+    tags = iam_backend(account).list_user_tags(user_name)
+    return MappingProxyType({str(t["Key"]): str(t["Value"]) for t in tags})
+
+
+def role_named(account: str, name: str) -> MotoRole | None:
+    """``GetRole``: the role called ``name`` with its boundary and tags, or None."""
+    from moto.iam.exceptions import NoSuchEntity, NotFoundException
+
+    iam = iam_backend(account)
+    try:
+        role = iam.get_role(name)
+        tags, _marker = iam.list_role_tags(name, None, max_items=1000)
+    except (NoSuchEntity, NotFoundException):
+        return None
+    return MotoRole(
+        str(role.name),
+        str(role.arn),
+        str(role.id),
+        getattr(role, "permissions_boundary_arn", None) or None,
+        MappingProxyType({str(t["Key"]): str(t["Value"]) for t in tags}),
+    )
+
+
+def role_policies(account: str, role_name: str) -> list[str]:
+    """The texts of a role's identity policies: inline and attached."""
+    iam = iam_backend(account)
+    texts = [
+        _text(iam.get_role_policy(role_name, name)[1])
+        for name in list(iam.list_role_policies(role_name))
+    ]
+    return texts + _managed_texts(iam, list(iam.list_attached_role_policies(role_name)[0]))
+
+
+def managed_policy(account: str, arn: str) -> str | None:
+    """``GetPolicy`` + ``GetPolicyVersion``: the default version's text, or None if none."""
+    from moto.iam.exceptions import NoSuchEntity, NotFoundException
+
+    iam = iam_backend(account)
+    try:
+        policy = iam.get_policy(arn)
+        return _text(iam.get_policy_version(arn, policy.default_version_id).document)
+    except (NoSuchEntity, NotFoundException):
+        return None
+
+
+def put_user_policy(account: str, user_name: str, policy_name: str, text: str) -> None:
+    """``PutUserPolicy`` (moto validates the document and may raise its IAM errors)."""
+    iam_backend(account).put_user_policy(user_name, policy_name, text)
+
+
+def delete_user_policy(account: str, user_name: str, policy_name: str) -> None:
+    """``DeleteUserPolicy``, if the user has a policy of that name."""
+    iam = iam_backend(account)
+    if policy_name in iam.list_user_policies(user_name):
+        iam.delete_user_policy(user_name, policy_name)
+
+
+def _epoch(moment: Any) -> float:
+    """A moto timestamp (a naive datetime in UTC) as epoch seconds; unknown: never expires."""
+    import datetime
+
+    if not isinstance(moment, datetime.datetime):
+        return float("inf")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return float(moment.timestamp())
+
+
+def role_session(account: str, access_key_id: str) -> MotoRoleSession | None:
+    """The ``AssumeRole`` session whose access key ``access_key_id`` is, as moto's STS has it."""
+    for session in list(sts_backend(account).assumed_roles):
+        if session.access_key_id == access_key_id:
+            return MotoRoleSession(
+                str(session.role_arn),
+                str(session.session_name),
+                str(session.access_key_id),
+                str(session.secret_access_key),
+                str(session.session_token),
+                session.policy if isinstance(session.policy, str) else None,
+                _epoch(session.expiration),
+            )
+    return None

@@ -283,3 +283,73 @@ def _validate_condition(where: str, condition: Any) -> None:
                     f"{where}: condition {operator!r} {key!r} needs a string, number, "
                     "boolean or a non-empty list of them"
                 )
+
+
+# -- service control policies --------------------------------------------------------
+
+#: AWS Organizations User Guide, "Quotas for AWS Organizations": "Maximum size of a
+#: policy document -- Service control policies: 5120 characters".
+SCP_MAX_CHARACTERS: Final = 5120
+#: AWS Organizations User Guide, "Managing policies": at most 5 SCPs attached to a
+#: root, an OU or an account.
+SCP_MAX_ATTACHED: Final = 5
+
+
+def validate_scp(document: Any) -> dict[str, Any]:
+    """Check a service control policy (SCP) document; return a deep copy of it.
+
+    Since September 2025 SCPs take the full IAM policy language (AWS Security
+    Blog, "AWS Organizations service control policy now supports full IAM
+    language"; AWS Organizations User Guide, "SCP syntax"): ``Action``,
+    ``NotAction``, ``Resource``, ``NotResource`` and ``Condition`` in both
+    ``Allow`` and ``Deny`` statements, and no ``Principal``/``NotPrincipal``.
+    So an SCP is checked as :func:`validate_policy` checks an identity policy,
+    plus the SCP size quota: at most :data:`SCP_MAX_CHARACTERS` characters,
+    counted without the white space outside strings (which the quota lets
+    you drop: its note in "SCP syntax").
+    """
+    copied = validate_policy(document)
+    size = len(json.dumps(copied, separators=(",", ":"), ensure_ascii=False))
+    if size > SCP_MAX_CHARACTERS:
+        raise SandboxError(
+            f"the SCP is {size} characters long without white space; AWS Organizations "
+            f"takes at most {SCP_MAX_CHARACTERS}: split it into several SCPs"
+        )
+    return copied
+
+
+def validate_scps(documents: Any) -> list[dict[str, Any]]:
+    """Check the SCPs attached to one account (:func:`validate_scp` each, at most five)."""
+    if isinstance(documents, Mapping | str | bytes):
+        raise SandboxError("scps must be a list of SCP documents, not one document")
+    try:
+        listed = list(documents)
+    except TypeError:
+        raise SandboxError(
+            f"scps must be a list of SCP documents, not {_kind(documents)}"
+        ) from None
+    if len(listed) > SCP_MAX_ATTACHED:
+        raise SandboxError(
+            f"{len(listed)} SCPs given; AWS Organizations attaches at most "
+            f"{SCP_MAX_ATTACHED} to one account: merge some of them"
+        )
+    checked = []
+    for number, document in enumerate(listed, 1):
+        try:
+            checked.append(validate_scp(document))
+        except SandboxError as exc:
+            raise SandboxError(f"SCP {number}: {exc}") from None
+    return checked
+
+
+def load_scp(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read an SCP JSON file and validate it (see :func:`validate_scp`).
+
+    Reading and the policy grammar are :func:`load_policy`'s, with its
+    one-line errors; the SCP rules are checked after.
+    """
+    document = load_policy(path)
+    try:
+        return validate_scp(document)
+    except SandboxError as exc:
+        raise SandboxError(f"SCP file {os.fspath(path)!r}: {exc}") from None

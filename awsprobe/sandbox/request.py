@@ -72,6 +72,7 @@ class _Incoming:
     headers: Mapping[str, str]  # botocore's HeadersDict: original names, found in any case
     body: bytes
     auth: _Auth | None
+    source_ip: str | None = None  # the caller's address (REMOTE_ADDR): aws:SourceIp
 
     def form(self) -> dict[str, list[str]]:
         content_type = (self.headers.get("Content-Type") or "").lower()
@@ -123,11 +124,18 @@ def _read_request(environ: dict[str, Any]) -> _Incoming:
         body,
         f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}",
         environ.get("QUERY_STRING", ""),
+        environ.get("REMOTE_ADDR") or None,
     )
 
 
 def _incoming(
-    method: str, raw: str, headers: Mapping[str, str], body: bytes, server: str, query: str = ""
+    method: str,
+    raw: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    server: str,
+    query: str = "",
+    source_ip: str | None = None,
 ) -> _Incoming:
     """A request from its parts: ``raw`` is the request target, ``server`` the fallback host."""
     parts = urlsplit(raw)
@@ -140,6 +148,7 @@ def _incoming(
         headers=found,
         body=body,
         auth=_parse_auth(found.get("Authorization")),
+        source_ip=source_ip,
     )
 
 
