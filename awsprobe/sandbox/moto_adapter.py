@@ -224,11 +224,10 @@ def user_with_key(account: str, access_key_id: str) -> tuple[MotoUser, str] | No
 
 def user_named(account: str, name: str) -> MotoUser | None:
     """``GetUser``: the user called ``name``, or None."""
-    from moto.iam.exceptions import NoSuchEntity, NotFoundException
 
     try:
         return _user(iam_backend(account).get_user(name))
-    except (NoSuchEntity, NotFoundException):
+    except _missing_entity_errors():
         return None
 
 
@@ -257,27 +256,49 @@ def user_policies(account: str, user_name: str) -> list[str]:
     return texts
 
 
+def _role_boundary(role: Any) -> str | None:
+    """A role's permissions boundary ARN: ``permissions_boundary_arn`` since moto 5.1,
+    before that the ARN itself in ``permissions_boundary`` (a dict there since 5.1)."""
+    arn = getattr(role, "permissions_boundary_arn", None)
+    if arn is None:
+        older = getattr(role, "permissions_boundary", None)
+        arn = older if isinstance(older, str) else None
+    return arn or None
+
+
+def _missing_entity_errors() -> tuple[type[Exception], ...]:
+    """moto's "no such IAM entity" exceptions (their names changed between releases)."""
+    import moto.iam.exceptions as errors
+
+    found = (
+        getattr(errors, name, None)
+        for name in ("NoSuchEntity", "NotFoundException", "IAMNotFoundException")
+    )
+    return tuple(e for e in found if isinstance(e, type) and issubclass(e, Exception))
+
+
 def user_tags(account: str, user_name: str) -> Mapping[str, str]:
     """``ListUserTags``."""
     tags = iam_backend(account).list_user_tags(user_name)
+    if isinstance(tags, Mapping):  # moto before 5.1 answers {"Tags": [...]}, later the list
+        tags = tags.get("Tags", [])
     return MappingProxyType({str(t["Key"]): str(t["Value"]) for t in tags})
 
 
 def role_named(account: str, name: str) -> MotoRole | None:
     """``GetRole``: the role called ``name`` with its boundary and tags, or None."""
-    from moto.iam.exceptions import NoSuchEntity, NotFoundException
 
     iam = iam_backend(account)
     try:
         role = iam.get_role(name)
         tags, _marker = iam.list_role_tags(name, None, max_items=1000)
-    except (NoSuchEntity, NotFoundException):
+    except _missing_entity_errors():
         return None
     return MotoRole(
         str(role.name),
         str(role.arn),
         str(role.id),
-        getattr(role, "permissions_boundary_arn", None) or None,
+        _role_boundary(role),
         MappingProxyType({str(t["Key"]): str(t["Value"]) for t in tags}),
     )
 
@@ -294,13 +315,12 @@ def role_policies(account: str, role_name: str) -> list[str]:
 
 def managed_policy(account: str, arn: str) -> str | None:
     """``GetPolicy`` + ``GetPolicyVersion``: the default version's text, or None if none."""
-    from moto.iam.exceptions import NoSuchEntity, NotFoundException
 
     iam = iam_backend(account)
     try:
         policy = iam.get_policy(arn)
         return _text(iam.get_policy_version(arn, policy.default_version_id).document)
-    except (NoSuchEntity, NotFoundException):
+    except _missing_entity_errors():
         return None
 
 
