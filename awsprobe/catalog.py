@@ -46,6 +46,7 @@ from awsprobe.reference import ResourceType, action_facts, reference_version
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
     ACCESS_LEVEL_VERBS,
+    DEPENDENT_ACTION_ADDITIONS,
     IAM_ACTION_EXCEPTIONS,
     IAM_PREFIX_OVERRIDES,
     OPERATION_BEHAVIOUR,
@@ -388,7 +389,14 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
         placeholders=placeholder_members(params),
         resource_types=facts.resource_types if facts else (),
         condition_keys=facts.condition_keys if facts else (),
-        dependent_actions=facts.dependent_actions if facts else (),
+        dependent_actions=tuple(
+            sorted(
+                {
+                    *(facts.dependent_actions if facts else ()),
+                    *DEPENDENT_ACTION_ADDITIONS.get(action, ()),
+                }
+            )
+        ),
         verified=facts is not None,
     )
 

