@@ -93,7 +93,7 @@ GROUPS: tuple[Group, ...] = (
             Target("awsprobe/guard.py", _GUARD_WIRE, never_break=_GUARD_WIRE),
             Target("awsprobe/strictjson.py", ("_unique_keys", "loads")),
         ),
-        ("tests/test_guard.py", "tests/test_guard_wire.py"),
+        ("tests/test_guard.py", "tests/test_guard_wire.py", "tests/test_strictjson_arn.py"),
     ),
     Group(
         "classify",
