@@ -135,6 +135,8 @@ GROUPS: tuple[Group, ...] = (
             "tests/test_runner.py",
             "tests/test_probe_gating.py",
             "tests/test_pacing.py",
+            "tests/test_matrix.py",
+            "tests/test_request.py",
         ),
     ),
     Group(

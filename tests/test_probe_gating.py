@@ -1014,3 +1014,31 @@ def test_a_cache_row_cannot_add_a_success_code(
         entries = {e.operation: e for e in catalog_mod._service_entries("ec2")}
     assert entries["TerminateInstances"].success_codes == {"DryRunOperation"}
     assert "ValueError('success codes disagree with the behaviour tables')" in caplog.text
+
+
+def test_an_entry_takes_the_references_dependent_actions_and_the_additions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A freshly built entry carries the reference's dependent actions joined with the
+    table of those the installed reference lacks (RunInstances: the EC2 page's three)."""
+    from awsprobe.reference import ActionFacts
+    from awsprobe.tables import AccessLevel
+
+    real = catalog_mod.action_facts
+
+    def with_one(action: str) -> ActionFacts | None:
+        facts = real(action)
+        if facts is None or action != "ec2:RunInstances":
+            return facts
+        return dataclasses.replace(facts, dependent_actions=("kms:CreateGrant",))
+
+    monkeypatch.setattr(catalog_mod, "action_facts", with_one)
+    built = {e.action: e for e in catalog_mod._build_entries(dry_run_index()["ec2"])}
+    assert built["ec2:RunInstances"].dependent_actions == (
+        "ec2:CreateTags",
+        "iam:PassRole",
+        "kms:CreateGrant",
+        "ssm:GetParameters",
+    )
+    assert built["ec2:DescribeInstances"].dependent_actions == ()
+    assert built["ec2:DescribeInstances"].access_level is AccessLevel.LIST
