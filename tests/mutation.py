@@ -274,6 +274,7 @@ def _config(group: Group) -> str:
         "",
         "[tool.mutmut]",
         'source_paths = ["awsprobe/"]',
+        'also_copy = ["README.rst"]',  # tests that check README examples read it
         f"only_mutate = {json.dumps(modules)}",
         f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
