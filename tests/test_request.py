@@ -282,6 +282,23 @@ def test_a_request_probe_carries_no_not_exercised_note() -> None:
     assert getattr(result, "not_exercised", None) is None
 
 
+def test_a_request_probe_names_no_placeholder_of_the_catalog_probe() -> None:
+    """The catalog's TerminateInstances probe sends a placeholder instance id; a request
+    probe sends the caller's ids, so its result lists no placeholder."""
+    from awsprobe.catalog import load_catalog
+
+    (entry,) = load_catalog(actions=["ec2:TerminateInstances"])
+    assert entry.placeholders == ("InstanceIds",)
+    with FaultServer() as fake:
+        result = probe_request(
+            "ec2:TerminateInstances",
+            {"InstanceIds": ["i-0123456789abcdef0"]},
+            endpoint_url=fake.url,
+        )
+    assert result.params == {"InstanceIds": ["i-0123456789abcdef0"], "DryRun": True}
+    assert result.placeholders == ()
+
+
 # -- against the sandbox ----------------------------------------------------------------
 
 
