@@ -47,7 +47,7 @@ from awsprobe.sandbox.identities import _POLICY_NAME, _Principal, _put_inline_po
 from awsprobe.sandbox.inventory import MotoInventory
 from awsprobe.sandbox.messages import _decoded_message, _MessageCodec
 from awsprobe.sandbox.moto_adapter import WsgiApp
-from awsprobe.sandbox.request import RecordedRequest, _Incoming, _read_request
+from awsprobe.sandbox.request import RecordedRequest, _Auth, _Incoming, _read_request
 from awsprobe.sandbox.routing import _Route, _routing
 from awsprobe.sandbox.sessions import _Sessions
 
@@ -115,20 +115,7 @@ class _SandboxApp:
             except Exception:  # never let a dry run fall through to moto, which might execute it
                 logger.exception("sandbox failed to answer %s:%s", route.service, route.operation)
                 answer = _error(route, route.wire, "InternalFailure", 500, "sandbox error")
-            self._record(
-                RecordedRequest(
-                    route.service,
-                    route.operation,
-                    auth.region if auth else None,
-                    auth.access_key_id if auth else None,
-                    dry_run,
-                    exempt,
-                    answer.status,
-                    answer.code,
-                    "sandbox",
-                )
-            )
-            return answer
+            return self._answered(route, auth, dry_run, exempt, answer)
         refusal = None
         if route is not None and (route.service, route.operation) in intercept.WATCHED:
             try:
@@ -136,20 +123,7 @@ class _SandboxApp:
             except Exception:  # moto answers it as it would have without the sandbox
                 logger.exception("sandbox failed to check %s:%s", route.service, route.operation)
         if route is not None and refusal is not None:
-            self._record(
-                RecordedRequest(
-                    route.service,
-                    route.operation,
-                    auth.region if auth else None,
-                    auth.access_key_id if auth else None,
-                    dry_run,
-                    exempt,
-                    refusal.status,
-                    refusal.code,
-                    "sandbox",
-                )
-            )
-            return refusal
+            return self._answered(route, auth, dry_run, exempt, refusal)
         return RecordedRequest(
             route.service if route else (auth.service if auth else None),
             route.operation if route else None,
@@ -161,6 +135,25 @@ class _SandboxApp:
             None,
             "moto",
         )
+
+    def _answered(
+        self, route: _Route, auth: _Auth | None, dry_run: bool, exempt: bool, answer: _Answer
+    ) -> _Answer:
+        """Record a request the sandbox answered itself, and return the answer."""
+        self._record(
+            RecordedRequest(
+                route.service,
+                route.operation,
+                auth.region if auth else None,
+                auth.access_key_id if auth else None,
+                dry_run,
+                exempt,
+                answer.status,
+                answer.code,
+                "sandbox",
+            )
+        )
+        return answer
 
     def pass_through(
         self,
