@@ -1008,8 +1008,9 @@ def _matrix_options_code(options: dict[str, str]) -> int:
         if name and name not in valid:
             return 2
     actions = options.get("--actions")
-    selection = (options.get("--services"), [actions] if actions else None)
-    if _refuses(lambda: load_catalog(*selection, options.get("--access-level"))):
+    # the CLI splits the comma lists before the library sees them
+    selection = (cli._names(options.get("--services")), [actions] if actions else None)
+    if _refuses(lambda: load_catalog(*selection, cli._names(options.get("--access-level")))):
         return 2
     return 2 if _bad_regions(options.get("--regions")) else 0
 
