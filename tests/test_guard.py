@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.errors import UnsafeRequestError
-from awsprobe.guard import EXEMPT_OPERATIONS, check_request, guarded_client
+from awsprobe.guard import EXEMPT_OPERATIONS, EXEMPT_PARAMETERS, check_request, guarded_client
 from tests.conftest import fake_response
 from tests.fakes import one_flag_model
 
@@ -163,6 +163,8 @@ def test_only_the_listed_identity_calls_are_exempt() -> None:
         ("ec2", "DescribeRegions"),
         ("sts", "GetSessionToken"),  # only on --mfa-serial (awsprobe.identity)
         ("sts", "AssumeRole"),  # only on --assume-role (awsprobe.identity)
+        ("iam", "SimulatePrincipalPolicy"),  # only on --simulate (issue 18)
+        ("iam", "GetContextKeysForPrincipalPolicy"),
     }
     client = guarded_client(
         botocore.session.get_session(),
@@ -180,6 +182,98 @@ def test_only_the_listed_identity_calls_are_exempt() -> None:
     with pytest.raises(UnsafeRequestError):
         client.get_federation_token(Name="probe")  # mints credentials, not exempt: never sent
     assert len(wire.sent) == 1
+
+
+# Members of the exempt calls that could change something, were a model to grow them
+# (written from the calls' documentation: the simulator's and STS's inputs only shape the
+# answer or the minted session).
+_MUTATING_WORDS = ("Create", "Delete", "Put", "Attach", "Detach", "Update", "Set", "Modify")
+
+
+def test_every_exempt_call_lists_its_parameters_and_none_mutates() -> None:
+    """Each exempt call names the parameters it may carry; they are exactly the model's
+    members of today's botocore (a new member fails here until reviewed), and none of the
+    simulator's is a mutating one."""
+    assert set(EXEMPT_PARAMETERS) == set(EXEMPT_OPERATIONS)
+    session = botocore.session.get_session()
+    for (service, operation), allowed in EXEMPT_PARAMETERS.items():
+        shape = session.get_service_model(service).operation_model(operation).input_shape
+        members = set(shape.members) if shape is not None else set()
+        assert allowed <= members, (service, operation, allowed - members)
+        if service == "iam":
+            assert members == allowed, (operation, members - allowed)
+            assert not [m for m in allowed if m.startswith(_MUTATING_WORDS)]
+
+
+def _iam_client() -> tuple[BaseClient, Wire]:
+    client = guarded_client(
+        botocore.session.get_session(),
+        "iam",
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=NO_RETRIES,
+    )
+    wire = Wire()
+    client.meta.events.register("before-send", wire)
+    return client, wire
+
+
+def test_the_simulator_is_sent_without_a_flag_with_its_documented_parameters() -> None:
+    """iam:SimulatePrincipalPolicy (every parameter awsprobe uses) passes the guard unflagged."""
+    client, wire = _iam_client()
+    with pytest.raises(ClientError):
+        client.simulate_principal_policy(
+            PolicySourceArn="arn:aws:iam::123456789012:user/ci",
+            ActionNames=["s3:GetObject", "s3:PutObject"],
+            ResourceArns=["*"],
+            ContextEntries=[
+                {
+                    "ContextKeyName": "aws:RequestedRegion",
+                    "ContextKeyType": "string",
+                    "ContextKeyValues": ["us-east-1"],
+                }
+            ],
+            MaxItems=1000,
+            Marker="abc",
+        )
+    with pytest.raises(ClientError):
+        client.get_context_keys_for_principal_policy(
+            PolicySourceArn="arn:aws:iam::123456789012:user/ci"
+        )
+    assert len(wire.sent) == 2
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"PolicyName": "p"}, {"UserName": "ci"}, {"Path.member.1": "x"}, {"PolicyDocument": "{}"}],
+)
+def test_an_exempt_call_carrying_another_parameter_is_refused(extra: dict[str, str]) -> None:
+    """A simulator request tampered with to carry a parameter it does not have is not sent."""
+    client, wire = _iam_client()
+    _tamper(client, lambda request: request.data.update(extra))
+    with pytest.raises(UnsafeRequestError, match="exempt call may carry"):
+        client.simulate_principal_policy(
+            PolicySourceArn="arn:aws:iam::123456789012:user/ci", ActionNames=["s3:GetObject"]
+        )
+    assert wire.sent == []
+
+
+def test_an_exempt_sts_call_carrying_a_foreign_parameter_is_refused() -> None:
+    """The same rule holds for the identity calls: GetCallerIdentity carries nothing."""
+    client = guarded_client(
+        botocore.session.get_session(),
+        "sts",
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=NO_RETRIES,
+    )
+    wire = Wire()
+    client.meta.events.register("before-send", wire)
+
+    _tamper(client, lambda request: request.data.update({"RoleArn": "x"}))
+    with pytest.raises(UnsafeRequestError, match="'RoleArn'"):
+        client.get_caller_identity()
+    assert wire.sent == []
 
 
 def _tamper(client: BaseClient, mutate: Callable[[AWSPreparedRequest], None]) -> None:
