@@ -36,7 +36,9 @@ IAM and STS), ``layers`` (a principal's policy layers: identity, boundary,
 session, SCPs), ``callers`` (remembered callers and verdicts), ``intercept``
 (the STS and IAM calls answered or watched here: ``GetSessionToken``,
 ``Put``/``DeleteUserPermissionsBoundary``, ``AssumeRole``, ``CreateUser``,
-``GetUser``), ``auth`` (the SigV4 check), ``cbor``, ``answers`` (per protocol),
+``GetUser``), ``simulate`` (``iam:SimulatePrincipalPolicy`` and
+``iam:GetContextKeysForPrincipalPolicy``, which moto lacks, answered with the
+sandbox's own evaluator), ``auth`` (the SigV4 check), ``cbor``, ``answers`` (per protocol),
 ``messages`` (encoded authorization messages), ``app`` (request in, answer
 out, no socket), ``server`` (the only code that knows sockets), ``process``
 (the server in a process of its own) and ``lifecycle`` (:class:`Sandbox`).
@@ -54,6 +56,9 @@ awsprobe's own clients, so the sandbox and the guard can never disagree.
   failure message, KMS ``AccessDeniedException`` (400), and so on: the codes
   come from each catalog entry's ``success_codes``/``denial_codes``, the
   statuses from the service model's ``httpStatusCode`` or :data:`DIALECTS`.
+* moto has no ``iam:SimulatePrincipalPolicy``; here it is answered by the
+  same evaluator as the dry runs, for a user, group or role, with its identity
+  policies, permissions boundary and the sandbox's SCPs (:mod:`.simulate`).
 * moto has no ``sts:DecodeAuthorizationMessage``; here it decodes the
   sandbox's own messages. ``sts:GetCallerIdentity`` is answered here too, with
   the same identity moto would give (and, as in AWS, whatever the caller's

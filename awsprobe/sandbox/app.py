@@ -2,7 +2,8 @@
 
 :class:`_SandboxApp` reads a request from its WSGI environ, routes it, and
 either answers it here -- a dry run of a probed catalog operation,
-``sts:DecodeAuthorizationMessage`` or ``sts:GetCallerIdentity``: authenticate
+``sts:DecodeAuthorizationMessage``, ``sts:GetCallerIdentity``, the calls of
+:mod:`~awsprobe.sandbox.intercept` and :mod:`~awsprobe.sandbox.simulate`: authenticate
 (SigV4, keys from moto's IAM), evaluate the caller's identity policies, answer
 in the service's own protocol -- or passes it to moto untouched (moto's IAM
 enforcement is on), forgetting every remembered caller. Whether a request is
@@ -23,7 +24,7 @@ from botocore.awsrequest import AWSRequest
 from awsprobe.catalog import CatalogEntry, dry_run_member
 from awsprobe.errors import UnsafeRequestError
 from awsprobe.guard import EXEMPT_OPERATIONS, check_request
-from awsprobe.sandbox import intercept
+from awsprobe.sandbox import intercept, simulate
 from awsprobe.sandbox.answers import (
     _INVALID_MESSAGE,
     DIALECTS,
@@ -107,6 +108,7 @@ class _SandboxApp:
         own = route is not None and (
             (route.service, route.operation) in _STS_ANSWERS
             or (route.service, route.operation) in intercept.ANSWERED
+            or (route.service, route.operation) in simulate.ANSWERED
         )
         auth = request.auth
         if route is not None and ((entry is not None and dry_run) or own):
@@ -221,6 +223,8 @@ class _SandboxApp:
             return _caller_identity(principal)
         if entry is None and (route.service, route.operation) in intercept.ANSWERED:
             return self._intercepted(request, route, caller)
+        if entry is None and (route.service, route.operation) in simulate.ANSWERED:
+            return self._simulated(request, route, caller)
         if entry is None:
             return self._decode(request, route, caller)
         call = Call(
@@ -290,6 +294,27 @@ class _SandboxApp:
         if answer.status == 200:
             self.callers.invalidate()  # a new session, or a boundary changed
         return answer
+
+    def _simulated(self, request: _Incoming, route: _Route, caller: _Caller) -> _Answer:
+        """One of :data:`simulate.ANSWERED`, for an authenticated caller."""
+        assert request.auth is not None
+        region, source_ip = request.auth.region, request.source_ip
+
+        def authorize(action: str, resource: str) -> Decision:
+            context = global_keys(caller.principal, region, source_ip)
+            return _decide_for(caller, RequestContext(action, resource, context))
+
+        return simulate.answer(
+            simulate.SimulationCall(
+                route,
+                caller.principal,
+                request.form(),
+                self._account,
+                self.sessions,
+                tuple(tuple(level) for level in self.scps),
+                authorize,
+            )
+        )
 
     def _refuse_watched(self, request: _Incoming, route: _Route) -> _Answer | None:
         """AWS's refusal of a watched call moto would accept, for an authenticated caller."""

@@ -235,25 +235,94 @@ def _text(document: Any) -> str:
     return json.dumps(document) if isinstance(document, Mapping) else str(document)
 
 
-def _managed_texts(iam: Any, policies: Iterable[Any]) -> list[str]:
-    return [_text(iam.get_policy_version(p.arn, p.default_version_id).document) for p in policies]
+@dataclass(frozen=True)
+class MotoPolicy:
+    """One identity policy of a user, group or role, as moto's IAM keeps it.
+
+    ``kind`` is where it is attached and how: ``user``, ``group`` or ``role`` for an
+    inline policy of that entity (``owner`` its name), ``aws-managed`` or
+    ``user-managed`` for an attached managed policy (``arn`` its ARN).
+    """
+
+    kind: str
+    owner: str
+    name: str
+    arn: str | None
+    text: str
+
+
+#: The account part of AWS managed policies' ARNs (IAM User Guide, "AWS managed policies").
+_AWS_MANAGED_ACCOUNT: Final = ":iam::aws:policy/"
+
+
+def _managed_policies(iam: Any, policies: Iterable[Any]) -> list[MotoPolicy]:
+    found = []
+    for policy in policies:
+        arn = str(policy.arn)
+        kind = "aws-managed" if _AWS_MANAGED_ACCOUNT in arn else "user-managed"
+        text = _text(iam.get_policy_version(arn, policy.default_version_id).document)
+        found.append(MotoPolicy(kind, "", str(policy.name), arn, text))
+    return found
+
+
+def _group_policies(iam: Any, group_name: str) -> list[MotoPolicy]:
+    found = [
+        MotoPolicy(
+            "group",
+            group_name,
+            name,
+            None,
+            _text(iam.get_group_policy(group_name, name)["policy_document"]),
+        )
+        for name in list(iam.list_group_policies(group_name))
+    ]
+    return found + _managed_policies(iam, list(iam.list_attached_group_policies(group_name)[0]))
+
+
+def user_policy_sources(account: str, user_name: str) -> list[MotoPolicy]:
+    """A user's identity policies: inline, attached, and its groups' both, in that order."""
+    iam = iam_backend(account)
+    found = [
+        MotoPolicy(
+            "user",
+            user_name,
+            name,
+            None,
+            _text(iam.get_user_policy(user_name, name)["policy_document"]),
+        )
+        for name in list(iam.list_user_policies(user_name))
+    ]
+    found += _managed_policies(iam, list(iam.list_attached_user_policies(user_name)[0]))
+    for group in list(iam.get_groups_for_user(user_name)):
+        found += _group_policies(iam, str(group.name))
+    return found
 
 
 def user_policies(account: str, user_name: str) -> list[str]:
     """The texts of a user's identity policies: inline, attached, and its groups' both."""
-    iam = iam_backend(account)
-    texts = [
-        _text(iam.get_user_policy(user_name, name)["policy_document"])
-        for name in list(iam.list_user_policies(user_name))
-    ]
-    texts += _managed_texts(iam, list(iam.list_attached_user_policies(user_name)[0]))
-    for group in list(iam.get_groups_for_user(user_name)):
-        texts += [
-            _text(iam.get_group_policy(group.name, name)["policy_document"])
-            for name in list(iam.list_group_policies(group.name))
-        ]
-        texts += _managed_texts(iam, list(iam.list_attached_group_policies(group.name)[0]))
-    return texts
+    return [policy.text for policy in user_policy_sources(account, user_name)]
+
+
+def group_policy_sources(account: str, group_name: str) -> list[MotoPolicy]:
+    """A group's identity policies: inline, then attached."""
+    return _group_policies(iam_backend(account), group_name)
+
+
+@dataclass(frozen=True)
+class MotoGroup:
+    """An IAM group as moto keeps it."""
+
+    name: str
+    arn: str
+
+
+def group_named(account: str, name: str) -> MotoGroup | None:
+    """``GetGroup``: the group called ``name``, or None."""
+    try:
+        group = iam_backend(account).get_group(name)
+    except _missing_entity_errors():
+        return None
+    return MotoGroup(str(group.name), str(group.arn))
 
 
 def _role_boundary(role: Any) -> str | None:
@@ -303,14 +372,19 @@ def role_named(account: str, name: str) -> MotoRole | None:
     )
 
 
-def role_policies(account: str, role_name: str) -> list[str]:
-    """The texts of a role's identity policies: inline and attached."""
+def role_policy_sources(account: str, role_name: str) -> list[MotoPolicy]:
+    """A role's identity policies: inline, then attached."""
     iam = iam_backend(account)
-    texts = [
-        _text(iam.get_role_policy(role_name, name)[1])
+    found = [
+        MotoPolicy("role", role_name, name, None, _text(iam.get_role_policy(role_name, name)[1]))
         for name in list(iam.list_role_policies(role_name))
     ]
-    return texts + _managed_texts(iam, list(iam.list_attached_role_policies(role_name)[0]))
+    return found + _managed_policies(iam, list(iam.list_attached_role_policies(role_name)[0]))
+
+
+def role_policies(account: str, role_name: str) -> list[str]:
+    """The texts of a role's identity policies: inline and attached."""
+    return [policy.text for policy in role_policy_sources(account, role_name)]
 
 
 def managed_policy(account: str, arn: str) -> str | None:
