@@ -1,14 +1,17 @@
 """The catalog: every operation botocore models with a dry-run flag.
 
 Generated from botocore's own service models, never hand-written. Finding
-which services have dry-run operations means reading every model once (about
-four seconds for ~420 models), so that answer -- the *index* -- is cached on
-disk per botocore version. Building one service's entries means loading its
-model and synthesizing parameters for each operation (a fifth of a second for
-EC2), so the built entries are cached on disk too, per service, keyed by the
-botocore version, the awsprobe version and a fingerprint of the source that
-shapes an entry (this module, :mod:`awsprobe.params`, :mod:`awsprobe.tables`).
-A warm start reads two JSON files and loads no botocore model at all.
+which services have dry-run operations means reading every model's bytes and
+parsing the few (~1 in 13) whose bytes name a dry-run member (half a second for
+~450 models), so that answer -- the *index* -- is cached on disk per botocore
+version; naming services reads only their models. Building one service's
+entries means parsing its model (once: a first run that names a service indexes
+and builds from the same parse) and synthesizing parameters for each operation
+(a tenth of a second for EC2), so the built entries are cached on disk too, per
+service, keyed by the botocore version, the awsprobe version and a fingerprint
+of the source that shapes an entry (this module, :mod:`awsprobe.params`,
+:mod:`awsprobe.tables`). A warm start reads one JSON file per service and loads
+no botocore model at all.
 
 Each operation becomes a frozen :class:`CatalogEntry` with its IAM action, the
 parameters a probe sends, the service's dry-run success and denial signals,
@@ -224,15 +227,27 @@ def _model_bytes(loader: botocore.loaders.Loader, service: str) -> bytes | None:
     return None
 
 
-def _index_service(loader: botocore.loaders.Loader, service: str) -> ServiceIndex | None:
-    """``service``'s dry-run operations, parsing its model only when its bytes name one."""
+def _read_model(
+    loader: botocore.loaders.Loader, service: str, *, only_dry_run: bool = False
+) -> Mapping[str, Any] | None:
+    """``service``'s ``service-2`` model as parsed JSON, the one parse a cold build needs.
+
+    With ``only_dry_run``, ``None`` when its bytes name no dry-run member (most models:
+    they are never parsed). A model not laid out as botocore's own data goes through the
+    loader, as botocore would read it.
+    """
     raw = _model_bytes(loader, service)
     if raw is None:
-        model = loader.load_service_model(service, "service-2")
-    elif _DRY_RUN_NAME.search(raw) is None:
+        loaded: Mapping[str, Any] = loader.load_service_model(service, "service-2")
+        return loaded
+    if only_dry_run and _DRY_RUN_NAME.search(raw) is None:
         return None
-    else:
-        model = json.loads(raw)
+    parsed: Mapping[str, Any] = json.loads(raw)
+    return parsed
+
+
+def _index_model(service: str, model: Mapping[str, Any]) -> ServiceIndex | None:
+    """``service``'s dry-run operations, read from its parsed model (``None``: it has none)."""
     shapes = model.get("shapes", {})
     ops: dict[str, str] = {}
     for op_name, op in model.get("operations", {}).items():
@@ -252,6 +267,26 @@ def _index_service(loader: botocore.loaders.Loader, service: str) -> ServiceInde
     return ServiceIndex(service, prefix, _resolved_protocol(meta), ops)
 
 
+def _index_service(loader: botocore.loaders.Loader, service: str) -> ServiceIndex | None:
+    """``service``'s dry-run operations, parsing its model only when its bytes name one."""
+    model = _read_model(loader, service, only_dry_run=True)
+    return None if model is None else _index_model(service, model)
+
+
+@cache
+def _loader() -> botocore.loaders.Loader:
+    """The data loader a default botocore session uses (``AWS_DATA_PATH`` included).
+
+    One per process: every fresh session registers ~120 handlers and its loader lists
+    the ~450 model folders again. Models read here are parsed by :func:`_read_model`,
+    not kept in the loader's cache.
+    """
+    import botocore.session
+
+    loader: botocore.loaders.Loader = botocore.session.get_session().get_component("data_loader")
+    return loader
+
+
 def scan_models(
     loader: botocore.loaders.Loader | None = None, services: Iterable[str] | None = None
 ) -> dict[str, ServiceIndex]:
@@ -261,9 +296,7 @@ def scan_models(
     name a dry-run member at all (a tenth of them), to stay fast and small; a test checks
     the answer against ``ServiceModel`` for every service.
     """
-    import botocore.loaders
-
-    loader = loader or botocore.loaders.create_loader()
+    loader = loader or _loader()
     available = loader.list_available_services("service-2")
     wanted = available if services is None else [s for s in services if s in available]
     index: dict[str, ServiceIndex] = {}
@@ -330,18 +363,26 @@ def dry_run_index() -> Mapping[str, ServiceIndex]:
     return index
 
 
-def _service_index(service: str) -> ServiceIndex:
+def _service_index(service: str) -> tuple[ServiceIndex, Mapping[str, Any] | None]:
     """One service's index row, without indexing (or loading) any other service's model.
 
     From the whole index when it is in memory or on disk; else from this service's model
-    alone. Raises ``KeyError`` for a service without dry-run operations.
+    alone, returned beside the row so that building its entries does not parse it again.
+    Raises ``KeyError`` for a service without dry-run operations.
     """
     if dry_run_index.cache_info().currsize:
-        return dry_run_index()[service]
+        return dry_run_index()[service], None
     whole = _read_index(_cache_path())
     if whole is not None:
-        return whole[service]
-    return scan_models(services=[service])[service]
+        return whole[service], None
+    loader = _loader()
+    if service not in loader.list_available_services("service-2"):
+        raise KeyError(service)
+    model = _read_model(loader, service, only_dry_run=True)
+    found = None if model is None else _index_model(service, model)
+    if found is None:
+        raise KeyError(service)
+    return found, model
 
 
 def access_level_for(action: str) -> AccessLevel:
@@ -401,10 +442,21 @@ def _entry(svc: ServiceIndex, model: ServiceModel, operation: str, member: str) 
     )
 
 
-def _build_entries(svc: ServiceIndex) -> tuple[CatalogEntry, ...]:
-    import botocore.session
+def _build_entries(
+    svc: ServiceIndex, raw: Mapping[str, Any] | None = None
+) -> tuple[CatalogEntry, ...]:
+    """Build ``svc``'s entries from its model (``raw``: already parsed; else read here).
 
-    model = botocore.session.get_session().get_service_model(svc.service)
+    :class:`~botocore.model.ServiceModel` over the same JSON that
+    ``Session.get_service_model`` would give it (no handler of a fresh session changes a
+    model as it loads), so entries match botocore's clients.
+    """
+    from botocore.model import ServiceModel
+
+    if raw is None:
+        raw = _read_model(_loader(), svc.service)
+    assert raw is not None  # only_dry_run=False always reads
+    model = ServiceModel(raw, service_name=svc.service)
     return tuple(_entry(svc, model, op, member) for op, member in sorted(svc.operations.items()))
 
 
@@ -418,7 +470,7 @@ def _service_entries(service: str) -> tuple[CatalogEntry, ...]:
         if cached is not None:
             return cached
     logger.debug("building the %s catalog for botocore %s", service, botocore.__version__)
-    entries = _build_entries(_service_index(service))
+    entries = _build_entries(*_service_index(service))
     if key is not None:
         _write_entries(path, key, entries)
     return entries

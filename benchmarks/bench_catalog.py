@@ -1,4 +1,4 @@
-"""Catalog start-up: cold scan of every model vs the cached index (ratios, one run).
+"""Catalog start-up: a first run (nothing cached) vs the cached catalog (ratios, one run).
 
 Part of ``python -m benchmarks`` (figure 6d); also runnable alone:
 ``python benchmarks/bench_catalog.py``.
@@ -31,9 +31,9 @@ def _time(code: str, cache_dir: str) -> float:
 def measure(rounds: int = 3) -> tuple[float, float, float]:
     """(cold, warm, floor) seconds: a fresh interpreter loading the EC2 catalog.
 
-    cold: no index on disk (every botocore model is scanned); warm: the index
-    is cached (best of ``rounds``); floor: importing botocore and loading the
-    EC2 model alone (best of ``rounds``).
+    cold: nothing on disk (the EC2 model is read once: indexed and built from one
+    parse); warm: the EC2 entries are cached (best of ``rounds``); floor: importing
+    botocore and loading the EC2 model alone (best of ``rounds``).
     """
     with tempfile.TemporaryDirectory() as cache:
         cold = _time(LOAD, cache)
@@ -44,8 +44,8 @@ def measure(rounds: int = 3) -> tuple[float, float, float]:
 
 def main() -> None:
     cold, warm, floor = measure()
-    print(f"cold (scan all models): {cold:.2f}s")
-    print(f"warm (cached index):    {warm:.2f}s  -> {cold / warm:.1f}x faster than cold")
+    print(f"cold (first run):       {cold:.2f}s")
+    print(f"warm (cached catalog):  {warm:.2f}s  -> {cold / warm:.1f}x faster than cold")
     print(f"floor (load ec2 model): {floor:.2f}s  -> warm is {warm / floor:.2f}x the floor")
 
 

@@ -6,13 +6,14 @@ awsprobe is measured as the CLI runs it -- ``probe(processes="auto")``, one
 worker process per usable core for large runs -- with ``processes=1`` (the
 library's default) as the contrast.
 
-1. speed-up over a naive sequential boto3 loop (one region, full EC2 catalog);
+1. speed-up over a naive sequential boto3 loop (one region, full EC2 catalog), in
+   process and as the user runs it (whole processes, :mod:`benchmarks.whole`);
 2. distance from the physical limit of that run (latency bound, CPU floor);
 3. awsprobe's own CPU per probe over a bare botocore call;
 4. scale: 17 regions x the catalog, against the CPU floor of this machine's
    cores; memory;
 5. five identities of one account against EC2's token buckets;
-6. start-up of the CLI against creating one boto3 client;
+6. start-up of the CLI against creating one boto3 client; first runs (empty cache);
 7. the sandbox (moto) answering the full EC2 catalog.
 """
 
@@ -595,6 +596,7 @@ def measure_speed(bench: Bench) -> None:
             ),
         )
     )
+    _matrix_process(bench)
     pairs = len(bench.details["per_call_cpu_us"]["paired_warm"]["ratios"])
     bench.add(
         Figure(
@@ -617,6 +619,20 @@ def measure_speed(bench: Bench) -> None:
             ),
         )
     )
+
+
+def _matrix_process(bench: Bench) -> None:
+    """1w: the run of figure 1 as the user runs it, ``awsprobe matrix`` as a process."""
+    from awsprobe import load_catalog
+    from benchmarks import whole
+
+    if bench.options.quick:  # a subset the CLI can name: the Describe calls
+        selection = ["--actions", "ec2:Describe*"]
+        entries = list(load_catalog(services="ec2", actions="ec2:Describe*"))
+    else:
+        selection = ["--services", "ec2"]
+        entries = list(bench.catalog())
+    whole.measure_matrix_process(bench, entries, selection, rounds=3)
 
 
 # ---------------------------------------------------------------------------- 4
@@ -1078,7 +1094,7 @@ def measure_startup(bench: Bench) -> None:
     bench.add(
         Figure(
             "6d",
-            "load_catalog('ec2'), cached index / cold scan of every model (info)",
+            "load_catalog('ec2') in a fresh interpreter: cached / first run (info)",
             value=warm,
             reference=cold,
             ratio=warm / cold,
@@ -1086,6 +1102,9 @@ def measure_startup(bench: Bench) -> None:
             note=f"floor (import botocore + load the ec2 model): {floor:.2f}s",
         )
     )
+    from benchmarks import whole
+
+    whole.measure_first_run(bench, rounds)
 
 
 # ---------------------------------------------------------------------------- 7

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -55,9 +56,11 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The services whose entries were built from their botocore model (not read from disk)."""
     built: list[str] = []
 
-    def counting(svc: catalog_mod.ServiceIndex) -> tuple[CatalogEntry, ...]:
+    def counting(
+        svc: catalog_mod.ServiceIndex, raw: Mapping[str, Any] | None = None
+    ) -> tuple[CatalogEntry, ...]:
         built.append(svc.service)
-        return _BUILD(svc)
+        return _BUILD(svc, raw)
 
     monkeypatch.setattr(catalog_mod, "_build_entries", counting)
     return built
