@@ -29,7 +29,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from awsprobe.guard import guarded_client, install_guard
     from awsprobe.identity import WhoAmI, whoami
     from awsprobe.matrix import Matrix
-    from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
+    from awsprobe.model import (
+        Disagreement,
+        ErrorKind,
+        Identity,
+        Outcome,
+        ProbeResult,
+        Simulation,
+        Source,
+    )
     from awsprobe.probing.orchestrate import can, probe
     from awsprobe.probing.request import probe_request
     from awsprobe.sandbox import Sandbox
@@ -42,6 +50,7 @@ _WHERE = {
     "Catalog": "catalog",
     "CatalogEntry": "catalog",
     "CredentialsError": "errors",
+    "Disagreement": "model",
     "ErrorKind": "model",
     "Identity": "model",
     "Matrix": "matrix",
@@ -52,6 +61,8 @@ _WHERE = {
     "Sandbox": "sandbox",
     "SandboxError": "errors",
     "SchemaError": "errors",
+    "Simulation": "model",
+    "Source": "model",
     "UnknownServiceError": "errors",
     "UnsafeRequestError": "errors",
     "UsageError": "errors",
@@ -71,6 +82,7 @@ __all__ = [
     "Catalog",
     "CatalogEntry",
     "CredentialsError",
+    "Disagreement",
     "ErrorKind",
     "Identity",
     "Matrix",
@@ -81,6 +93,8 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SchemaError",
+    "Simulation",
+    "Source",
     "UnknownServiceError",
     "UnsafeRequestError",
     "UsageError",

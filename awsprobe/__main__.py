@@ -1,6 +1,6 @@
 """``python -m awsprobe``: the same as the ``awsprobe`` command."""
 
-from awsprobe.cli import main_entry
+from awsprobe.entry import main_entry
 
 if __name__ == "__main__":
     main_entry()

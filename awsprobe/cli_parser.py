@@ -156,7 +156,11 @@ def _aws(parser: argparse.ArgumentParser) -> None:
 
 def _select(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("what to probe")
-    group.add_argument("--services", help="comma-separated botocore service names (ec2,kms)")
+    group.add_argument(
+        "--services",
+        help="comma-separated botocore service names (ec2,kms); with --simulate also IAM "
+        "service prefixes (s3,states)",
+    )
     group.add_argument(
         "--actions",
         action="append",
@@ -166,6 +170,30 @@ def _select(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--access-level",
         help="comma-separated: list, read, write, tagging, permissions-management",
+    )
+
+
+def _simulate(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("IAM's policy simulator (iam:SimulatePrincipalPolicy)")
+    group.add_argument(
+        "--simulate",
+        action="store_true",
+        help="also answer every selected IAM action that has no dry run with IAM's policy "
+        "simulator (labelled simulated; it does not see session, resource-based or VPC "
+        "endpoint policies, nor RCPs); --services and --actions then select from the "
+        "Service Authorization Reference",
+    )
+    group.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="also simulate the actions that were dry-run and list every disagreement "
+        "(the dry run stays the verdict)",
+    )
+    group.add_argument(
+        "--simulate-principal",
+        metavar="ARN",
+        help="the IAM user or role to simulate (default: the caller's user, or the role "
+        "behind its session; needed for a role with a path)",
     )
 
 
@@ -200,7 +228,9 @@ def _run_options(parser: argparse.ArgumentParser, default_workers: int) -> None:
     group.add_argument(
         "--resources",
         metavar="FILE",
-        help="TOML of real ids (InstanceId = ['i-0abc...']) to probe instead of placeholders",
+        help="TOML of real ids (InstanceId = ['i-0abc...']) to probe instead of placeholders; "
+        "with --simulate, the ids that are ARNs are what each service's actions are "
+        "simulated against (instead of *)",
     )
     group.add_argument(
         "--discover",
@@ -251,10 +281,12 @@ def build_parser(default_workers: int) -> argparse.ArgumentParser:
             "awsprobe matrix --actions 'ec2:Describe*' --regions eu-west-1,us-east-1",
             "awsprobe matrix --profile ci-role --save ci-role.json --baseline approved.json",
             "awsprobe matrix --layout grid --output html > matrix.html",
+            "awsprobe matrix --simulate --services ec2,s3,lambda --cross-check",
         ],
     )
     _select(matrix)
     _run_options(matrix, default_workers)
+    _simulate(matrix)
     out = matrix.add_argument_group("output")
     out.add_argument(
         "--layout",
@@ -322,6 +354,7 @@ def build_parser(default_workers: int) -> argparse.ArgumentParser:
     )
     check.add_argument("expectations", metavar="EXPECT.toml")
     _run_options(check, default_workers)
+    _simulate(check)
     check.add_argument("--save", metavar="PATH", help="also write the probed matrix as JSON")
     _aws(check)
     _common(check, ("table", "json"))

@@ -21,7 +21,9 @@ An expectations file is TOML, read with the standard library::
     IamInstanceProfile = { Name = "admin" }
 
 Globs expand through the catalog; an ``allow`` glob means *every* matching
-action is allowed. A ``[[request]]`` is sent with exactly its parameters
+action is allowed. With ``--simulate`` they also expand through the Service
+Authorization Reference (:meth:`Expectations.expand_simulated`), and the policy
+simulator's verdicts count like dry runs'. A ``[[request]]`` is sent with exactly its parameters
 (:func:`awsprobe.probing.request.probe_request`); they are checked against
 botocore's model when the file is read, so a bad one fails before anything is
 sent. ``inconclusive`` and ``error`` never satisfy an expectation unless
@@ -37,12 +39,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.errors import NoMatchError, SchemaError, UsageError
 from awsprobe.matrix import Matrix
 from awsprobe.model import Outcome, ProbeResult
+
+if TYPE_CHECKING:
+    from awsprobe.probing.selection import ReferenceAction
 
 __all__ = [
     "CheckReport",
@@ -237,11 +242,34 @@ class Expectations:
             try:
                 entries = list(load_catalog(actions=[item.pattern]))
             except NoMatchError as exc:
+                if _simulated_only(item.pattern):
+                    raise NoMatchError(
+                        f"{self.source}: {exc}; {item.pattern} has no dry run awsprobe sends: "
+                        "add --simulate to answer it with IAM's policy simulator (pytest: "
+                        "--awsprobe-simulate; Python: simulate=True)"
+                    ) from None
                 raise NoMatchError(f"{self.source}: {exc}") from None
-            where = (item.region,) if item.region else regions
-            if not where:
-                raise UsageError("no region to check: give regions or a default region")
-            out += [(item, entry, region) for entry in entries for region in where]
+            out += [(item, entry, region) for entry in entries for region in _where(item, regions)]
+        return out
+
+    def expand_simulated(
+        self, default_regions: Sequence[str] = ()
+    ) -> list[tuple[Expectation, CatalogEntry | ReferenceAction, str]]:
+        """:meth:`expand` for ``--simulate``: globs also match the reference's actions
+        that have no dry run (:func:`awsprobe.probing.selection.select`), which the policy
+        simulator answers."""
+        from awsprobe.probing.selection import select
+
+        regions = tuple(self.regions) or tuple(default_regions)
+        out: list[tuple[Expectation, CatalogEntry | ReferenceAction, str]] = []
+        for item in self.items:
+            try:
+                chosen = select(actions=[item.pattern])
+            except NoMatchError as exc:
+                raise NoMatchError(f"{self.source}: {exc}") from None
+            where = _where(item, regions)
+            out += [(item, entry, region) for entry in chosen.catalog for region in where]
+            out += [(item, action, region) for action in chosen.simulated for region in where]
         return out
 
     def regions_needed(self, default_regions: Sequence[str] = ()) -> tuple[str, ...]:
@@ -249,6 +277,25 @@ class Expectations:
         base = tuple(self.regions) or tuple(default_regions)
         extra = tuple(i.region for i in self.items if i.region)
         return tuple(dict.fromkeys(base + extra))
+
+
+def _where(item: Expectation, regions: tuple[str, ...]) -> tuple[str, ...]:
+    where = (item.region,) if item.region else regions
+    if not where:
+        raise UsageError("no region to check: give regions or a default region")
+    return where
+
+
+def _simulated_only(pattern: str) -> bool:
+    """Whether ``pattern`` names reference actions that have no dry run (and no catalog
+    entry does): ``--simulate`` would answer it."""
+    from awsprobe.errors import AwsprobeError
+    from awsprobe.probing.selection import select
+
+    try:
+        return bool(select(actions=[pattern]).simulated)
+    except AwsprobeError:
+        return False
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -412,7 +459,7 @@ class CheckReport:
 def check_matrix(
     expectations: Expectations,
     matrix: Matrix,
-    pairs: Sequence[tuple[Expectation, CatalogEntry, str]],
+    pairs: Sequence[tuple[Expectation, CatalogEntry | ReferenceAction, str]],
     requests: Sequence[tuple[RequestExpectation, ProbeResult]] = (),
 ) -> CheckReport:
     """Assert expanded expectations against a matrix holding their results, and the

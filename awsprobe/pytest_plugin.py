@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pytest
 
+from awsprobe import pytest_options as _options
+
 if TYPE_CHECKING:
     from awsprobe.catalog import CatalogEntry
     from awsprobe.expect import Expectation, Expectations, RequestExpectation, Unmet
@@ -62,7 +64,7 @@ MARKER: Final = "aws_permissions"
 NO_CREDENTIALS: Final = (
     "awsprobe: no AWS credentials found (set AWS_PROFILE, or use --awsprobe-sandbox)"
 )
-BASELINE_ITEM: Final = "awsprobe-baseline"
+BASELINE_ITEM: Final = _options.BASELINE_ITEM
 
 _T = TypeVar("_T")
 
@@ -94,6 +96,7 @@ class Settings:
     baseline: Path | None = None
     strict: bool = True
     decode: bool = True
+    simulate: bool = False
 
     @property
     def configured(self) -> bool:
@@ -121,103 +124,8 @@ def _state(config: pytest.Config) -> _State:
     return state
 
 
-@dataclass(frozen=True)
-class _Option:
-    """One command-line option and its ini key (the option's name, ``_`` for ``-``)."""
-
-    flag: str
-    help: str
-    metavar: str | None = None  # a value option; else a flag
-    repeat: bool = False  # a value option given any number of times (ini: one a line)
-    negation: str | None = None  # a flag with an opposite, true by default
-    default: bool = False
-
-    @property
-    def dest(self) -> str:
-        return self.flag.lstrip("-").replace("-", "_")
-
-
-#: The options, in the order ``pytest --help`` lists them.
-_OPTIONS: Final = (
-    _Option(
-        "--awsprobe-profile",
-        "AWS profile of the identity to assert (default: the default credential chain)",
-        metavar="NAME",
-    ),
-    _Option(
-        "--awsprobe-region",
-        "the session's region (default: AWS_REGION or the profile's, else us-east-1)",
-        metavar="REGION",
-    ),
-    _Option(
-        "--awsprobe-regions",
-        "comma-separated regions expectations apply to, or 'all' (default: the session's region)",
-        metavar="LIST",
-    ),
-    _Option("--awsprobe-endpoint-url", "send every AWS call to this endpoint", metavar="URL"),
-    _Option(
-        "--awsprobe-sandbox",
-        "assert against awsprobe's local sandbox, whose identity has the demo policy",
-    ),
-    _Option(
-        "--awsprobe-sandbox-policy",
-        "assert against awsprobe's local sandbox, whose identity has this IAM policy (JSON)",
-        metavar="FILE",
-    ),
-    _Option(
-        "--awsprobe-sandbox-scp",
-        "assert against awsprobe's local sandbox, with this SCP (JSON) on its account (repeatable)",
-        metavar="FILE",
-        repeat=True,
-    ),
-    _Option(
-        "--awsprobe-baseline",
-        f"add a test item, {BASELINE_ITEM}, that fails when the identity's permissions "
-        "differ from this saved matrix (awsprobe matrix --save FILE)",
-        metavar="FILE",
-    ),
-    _Option(
-        "--awsprobe-strict",
-        "inconclusive and error answers fail expectations",
-        negation="--awsprobe-no-strict",
-        default=True,
-    ),
-    _Option(
-        "--awsprobe-decode",
-        "explain denials with sts:DecodeAuthorizationMessage",
-        negation="--awsprobe-no-decode",
-        default=True,
-    ),
-)
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("awsprobe", "awsprobe: assert an AWS identity's permissions")
-    for option in _OPTIONS:
-        flag, dest, help = option.flag, option.dest, option.help
-        if option.metavar is not None:
-            action = "append" if option.repeat else "store"
-            group.addoption(flag, dest=dest, metavar=option.metavar, action=action, help=help)
-            if option.repeat:
-                parser.addini(dest, help, type="linelist", default=[])
-            else:
-                parser.addini(dest, help, type="string", default="")
-            continue
-        group.addoption(flag, action="store_const", const=True, dest=dest, default=None, help=help)
-        if option.negation is None:
-            parser.addini(dest, help, type="bool", default=False)
-            continue
-        group.addoption(
-            option.negation,
-            action="store_const",
-            const=False,
-            dest=dest,
-            help=f"the opposite of {flag}",
-        )
-        default = option.default
-        parser.addini(
-            dest, f"{help} (default: {str(default).lower()})", type="bool", default=default
-        )
+    _options.add_options(parser)
 
 
 def _text(config: pytest.Config, name: str) -> str | None:
@@ -263,6 +171,7 @@ def _read_settings(config: pytest.Config) -> Settings:
         baseline=_path(config, "awsprobe_baseline"),
         strict=_flag(config, "awsprobe_strict"),
         decode=_flag(config, "awsprobe_decode"),
+        simulate=_flag(config, "awsprobe_simulate"),
     )
 
 
@@ -333,6 +242,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     traits = [
         "strict" if settings.strict else "not strict",
         "denials decoded" if settings.decode else "denials not decoded",
+        *(["IAM's policy simulator for actions without a dry run"] if settings.simulate else []),
     ]
     lines = [f"awsprobe: identity {who}", f"awsprobe: regions {regions} ({'; '.join(traits)})"]
     if settings.baseline is not None:
@@ -418,6 +328,7 @@ class AwsPermissions:
         regions: Sequence[str] = (),
         strict: bool = True,
         on_undecided: Callable[[str], None] | None = None,
+        simulate: bool = False,
     ) -> None:
         self.cache = cache
         self.session = session
@@ -425,6 +336,8 @@ class AwsPermissions:
         self.strict = strict
         self._region_names = tuple(regions)
         self._on_undecided = on_undecided
+        #: Expectations also match actions without a dry run, which the simulator answers.
+        self.simulate = simulate
 
     def __repr__(self) -> str:
         return f"<AwsPermissions strict={self.strict} regions={self._region_names or 'default'}>"
@@ -632,20 +545,26 @@ class AwsPermissions:
     def _check(self, groups: Sequence[Expectations], title: str) -> str | None:
         """Probe every expectation of every group in one batch; the failure message, if any."""
         __tracebackhide__ = True
+        from awsprobe.catalog import CatalogEntry
         from awsprobe.expect import check_matrix
 
-        expanded: list[tuple[Expectations, list[tuple[Expectation, CatalogEntry, str]]]] = []
+        expanded: list[tuple[Expectations, list[tuple[Expectation, Any, str]]]] = []
         for group in groups:
             # region names are checked (and "all" resolved) before anything is sent
             regions = self._where(group.regions) if group.regions else self.regions
             for name in dict.fromkeys(i.region for i in group.items if i.region):
                 self._where(name)
             group = replace(group, regions=regions)
-            pairs = self._call(group.expand)
+            pairs: list[tuple[Expectation, Any, str]] = self._call(
+                group.expand_simulated if self.simulate else group.expand
+            )
             expanded.append((group, pairs))
-        results = self._probe(
-            [(entry, region) for _, pairs in expanded for _, entry, region in pairs]
-        )
+        asked = [(entry, region) for _, pairs in expanded for _, entry, region in pairs]
+        results = self._probe([(e, r) for e, r in asked if isinstance(e, CatalogEntry)])
+        simulated = [(e, r) for e, r in asked if not isinstance(e, CatalogEntry)]
+        if simulated:
+            at = self.endpoint_url
+            results |= self._call(lambda: self.cache.simulations(self.session, at, simulated))
         matrix = self._matrix(results.values(), self.regions)
         unmet: list[Unmet] = []
         checked = 0
@@ -794,6 +713,7 @@ def aws_permissions(
         awsprobe_endpoint_url,
         regions=state.settings.regions,
         strict=state.settings.strict,
+        simulate=state.settings.simulate,
         on_undecided=state.undecided.append,
     )
 

@@ -77,7 +77,8 @@ ACCOUNT: Final = "111122223333"
 ARN: Final = f"arn:aws:iam::{ACCOUNT}:user/reliability"
 USER_ID: Final = "AIDARELIABILITYTEST01"
 
-#: Requests that legitimately carry no dry-run flag: who-am-I and the credential calls.
+#: Requests that legitimately carry no dry-run flag: who-am-I, the credential calls and the
+#: policy simulator (awsprobe.guard.EXEMPT_OPERATIONS).
 EXEMPT: Final = frozenset(
     {
         ("sts", "GetCallerIdentity"),
@@ -85,6 +86,8 @@ EXEMPT: Final = frozenset(
         ("sts", "GetSessionToken"),
         ("sts", "AssumeRole"),
         ("ec2", "DescribeRegions"),
+        ("iam", "SimulatePrincipalPolicy"),  # --simulate: IAM's policy simulator
+        ("iam", "GetContextKeysForPrincipalPolicy"),
     }
 )
 

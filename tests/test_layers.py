@@ -32,7 +32,14 @@ LEAVES = (
     "awsprobe._version",
 )
 #: The two front ends sit on top: no library module imports them.
-TOPS = ("awsprobe.cli", "awsprobe.cli_parser", "awsprobe.pytest_plugin", "awsprobe.__main__")
+TOPS = (
+    "awsprobe.cli",
+    "awsprobe.cli_parser",
+    "awsprobe.entry",
+    "awsprobe.pytest_plugin",
+    "awsprobe.pytest_options",
+    "awsprobe.__main__",
+)
 
 
 def _module_name(path: Path) -> str:

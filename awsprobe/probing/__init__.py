@@ -17,6 +17,13 @@ each looks only down the list:
   exercise (required resource types it named none of, dependent actions);
 * :mod:`~awsprobe.probing.results` -- one identity's results as a matrix, several
   identities' matrices as one;
+* :mod:`~awsprobe.probing.selection` -- what ``--simulate`` selects: the catalog's dry
+  runs and every reference action beyond them;
+* :mod:`~awsprobe.probing.simulate` -- IAM's policy simulator: the principal to simulate,
+  batched, paginated, paced and retried ``iam:SimulatePrincipalPolicy`` calls, their
+  verdicts;
+* :mod:`~awsprobe.probing.crosscheck` -- simulated verdicts added to a matrix, and dry runs
+  compared with the simulator (``--cross-check``);
 * :mod:`~awsprobe.probing.runner` -- the per-identity :class:`Runner`: threads, one
   guarded client per (service, region), a canary per region;
 * :mod:`~awsprobe.probing.parallel` -- the same in worker processes, with typed

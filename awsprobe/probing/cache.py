@@ -3,13 +3,15 @@
 What the pytest plugin stands on: many tests ask about overlapping actions and
 regions, and :class:`ProbeCache` sends only what no earlier test asked, through one
 :class:`~awsprobe.probing.runner.Runner` per (session, endpoint). Denials are explained
-with :mod:`awsprobe.decode`, each encoded message once.
+with :mod:`awsprobe.decode`, each encoded message once. With the plugin's
+``--awsprobe-simulate``, actions that have no dry run are asked of IAM's policy simulator,
+each (action, region, identity) once too (:meth:`ProbeCache.simulations`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +21,18 @@ from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.decode import decode_authorization_message, encoded_message, explain_denials
 from awsprobe.errors import AwsprobeError, UsageError
 from awsprobe.matrix import Matrix
-from awsprobe.model import Identity, Outcome, ProbeResult
+from awsprobe.model import Identity, Outcome, ProbeResult, Source
 from awsprobe.probing.options import DEFAULT_WORKERS, RunOptions
 from awsprobe.probing.regions import resolve_regions
 from awsprobe.probing.runner import Runner
+from awsprobe.probing.selection import ReferenceAction
+from awsprobe.probing.simulate import (
+    IamPace,
+    Simulator,
+    principal_for,
+    refused_result,
+    result_of,
+)
 
 __all__ = ["ProbeCache"]
 
@@ -60,6 +70,7 @@ class ProbeCache:
         self._warnings: dict[str, None] = {}
         self._sent: dict[str, int] = {}
         self._reused: dict[str, int] = {}
+        self._pace = IamPace()
 
     @property
     def workers(self) -> int:
@@ -145,6 +156,54 @@ class ProbeCache:
                 for entry, region in pairs
             }
 
+    def simulations(
+        self,
+        session: Any,
+        endpoint_url: str | None,
+        wanted: Iterable[tuple[ReferenceAction, str]],
+    ) -> dict[tuple[str, str], ProbeResult]:
+        """The policy simulator's results of ``wanted`` (reference action, region) pairs,
+        asking only for those not cached (:mod:`~awsprobe.probing.simulate`). When the
+        identity cannot be simulated, each is an ``error`` saying why (and one warning)."""
+        pairs = list(dict.fromkeys(wanted))
+        with self._lock:
+            runner = self._binding(session, endpoint_url).runner
+            identity = runner.identity
+            arn = identity.arn
+            missing: dict[str, list[ReferenceAction]] = {}
+            for action, region in pairs:
+                if (action.action, region, arn) not in self._results:
+                    missing.setdefault(region, []).append(action)
+            if missing:
+                self._simulate(runner, identity, missing)
+            return {
+                (action.action, region): self._results[(action.action, region, arn)]
+                for action, region in pairs
+            }
+
+    def _simulate(
+        self, runner: Runner, identity: Identity, missing: Mapping[str, Sequence[ReferenceAction]]
+    ) -> None:
+        levels = {a.action: a.access_level.value for wanted in missing.values() for a in wanted}
+        principal, why = principal_for(identity.arn)
+        found: list[ProbeResult] = []
+        if principal is not None:
+            options = RunOptions(workers=1, endpoint_url=runner.options.endpoint_url)
+            with Simulator(runner.session, identity, principal, options, self._pace) as asking:
+                for region, wanted in missing.items():
+                    asked = asking.ask([a.action for a in wanted], region)
+                    found += [result_of(a, identity, levels.get(a.action, "")) for a in asked]
+                why = asking.refused
+        if why is not None:
+            self._warnings[why] = None
+            found = [
+                refused_result(a.action, region, identity, a.access_level.value, why)
+                for region, wanted in missing.items()
+                for a in wanted
+            ]
+        for result in found:
+            self._results[(result.action, result.region, identity.arn)] = result
+
     def explain(
         self, session: Any, endpoint_url: str | None, results: Iterable[ProbeResult]
     ) -> tuple[dict[str, str], list[str]]:
@@ -188,7 +247,9 @@ class ProbeCache:
         """Why each denied result was denied, as one line, and why some could not be told.
 
         The line is the decoded message's (:meth:`explain`) where there is one, else the
-        plain-text reason AWS gave; results that have neither are left out.
+        plain-text reason AWS gave, else for a simulated verdict the simulator's answer
+        (its detail: explicit or implicit deny, the matched policies); results that have
+        none of these are left out.
         """
         denied = [r for r in results if r.outcome is Outcome.DENIED]
         decoded, failures = self.explain(session, endpoint_url, denied)
@@ -202,6 +263,8 @@ class ProbeCache:
                 if blob
                 else result.reason
             )
+            if not line and result.source is Source.SIMULATED:
+                line = result.detail
             if line:
                 found[result] = line
         return found, failures

@@ -8,6 +8,7 @@ them, decodes denials when asked, and combines the identities' matrices into one
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,8 +21,9 @@ from awsprobe.discover import discover as find_resources
 from awsprobe.errors import CredentialsExpired, ProbeInterrupted, UsageError
 from awsprobe.guard import core_session
 from awsprobe.matrix import Matrix
-from awsprobe.model import Identity, Outcome, ProbeResult
+from awsprobe.model import Disagreement, Identity, Outcome, ProbeResult
 from awsprobe.probing.caller import identify
+from awsprobe.probing.crosscheck import add_simulations
 from awsprobe.probing.options import (
     CONNECT_TIMEOUT,
     DEFAULT_MAX_ATTEMPTS,
@@ -37,6 +39,8 @@ from awsprobe.probing.parallel import plan_processes, run_in_processes
 from awsprobe.probing.regions import ALL_REGIONS, resolve_regions
 from awsprobe.probing.results import combine
 from awsprobe.probing.runner import Runner
+from awsprobe.probing.selection import Selection, select
+from awsprobe.probing.simulate import IamPace, Simulator, group_arns, principal_for
 from awsprobe.probing.tasks import Task, expand
 
 __all__ = ["can", "probe"]
@@ -63,6 +67,11 @@ def probe(
     connect_timeout: float = CONNECT_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
     processes: int | str = 1,
+    simulate: bool = False,
+    cross_check: bool = False,
+    simulate_principal: str | None = None,
+    resource_arns: Iterable[str] | None = None,
+    selection: Selection | None = None,
 ) -> Matrix:
     """Probe the selected actions in the selected regions and return the matrix.
 
@@ -82,10 +91,38 @@ def probe(
     sends on one core): ``"auto"`` picks one per core for large runs when forking is
     safe; the default, 1, stays in this process (:mod:`awsprobe.probing.parallel`).
     Nothing is ever sent without its dry-run flag.
+
+    ``simulate`` widens the selection to the Service Authorization Reference
+    (:mod:`~awsprobe.probing.selection`: ``services`` may then be IAM prefixes such as
+    ``s3``, ``actions`` match reference actions too, ``access_levels`` the reference's
+    levels) and answers every selected action that has no dry run with
+    ``iam:SimulatePrincipalPolicy`` (:mod:`~awsprobe.probing.simulate`), each such
+    result labelled ``source = simulated``; ``selection`` gives that selection ready-made
+    (instead of ``catalog``). ``cross_check`` also simulates the actions that were
+    dry-run and fills :attr:`Matrix.cross_check` with every disagreement
+    (:mod:`~awsprobe.probing.crosscheck`); dry-run results never change.
+    ``simulate_principal`` names the IAM user or role to simulate when it cannot be told
+    from the caller (a role with a path); ``resource_arns`` are ARNs to simulate each
+    service's actions against instead of ``*`` (an ARN applies to the actions of the
+    service in its service part). When the identity may not simulate itself, one warning
+    says so, no action is simulated and ``cross_check`` stays ``None``.
     """
     check_max_attempts(max_attempts)
     check_concurrency(workers, processes)
-    selected = catalog if catalog is not None else load_catalog(services, actions, access_levels)
+    if catalog is not None and selection is not None:
+        raise UsageError("give catalog= or selection=, not both")
+    if selection is None and simulate and catalog is None:
+        selection = select(services, actions, access_levels)
+    arns = group_arns(resource_arns or ())
+    if simulate_principal:
+        principal_for("", simulate_principal)  # a bad ARN fails before anything is sent
+    if selection is not None:
+        selected: Catalog = selection.catalog
+    else:
+        selected = (
+            catalog if catalog is not None else load_catalog(services, actions, access_levels)
+        )
+    simulated = selection.simulated if selection is not None and simulate else ()
     cores = [core_session(s) for s in (sessions if sessions else [session])]
     first = cores[0]
     notes: list[str] = []
@@ -146,7 +183,36 @@ def probe(
                 matrix.results, core, endpoint_url=endpoint_url, workers=min(options.workers, 8)
             )
             done[number] = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
+    checks: list[Disagreement] = []
+    cross_checked = False
+    if simulated or cross_check:
+        pace = IamPace()
+        for number, core in enumerate(cores):
+            if number in expired:
+                continue
+
+            def simulator(principal: str, core: Any = core, number: int = number) -> Simulator:
+                return Simulator(core, identities[number], principal, options, pace)
+
+            matrix, found = add_simulations(
+                done[number],
+                simulator,
+                identities[number],
+                names,
+                simulated,
+                cross_check=cross_check,
+                principal=simulate_principal,
+                resource_arns=arns,
+                on_result=on_result,
+            )
+            done[number] = matrix
+            if found is not None:
+                cross_checked = True
+                checks.extend(found)
+    held = sum(m.cross_checked for m in done)
     combined = combine(done, identities)
+    if cross_checked:
+        combined = dataclasses.replace(combined, cross_check=tuple(checks), cross_checked=held)
     if expired:
         raise CredentialsExpired(
             combined, [identities[n].arn for n in sorted(expired)], next(iter(expired.values()))

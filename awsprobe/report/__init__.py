@@ -11,6 +11,8 @@ dataclass rows, made once) and the formats it is shown in:
 * :mod:`~awsprobe.report.drift` -- changes between two matrices: :func:`drift_rows`;
 * :mod:`~awsprobe.report.decode` -- a decoded denial: :func:`decode_rows`;
 * :mod:`~awsprobe.report.request` -- a request probe's verdict: :func:`request_rows`;
+* :mod:`~awsprobe.report.sources` -- dry run or simulator: the simulated mark, the
+  simulator's explanation (:func:`why_line`) and the cross-check section;
 * :mod:`~awsprobe.report.render` -- the shared writers (tabulate, JSON, CSV).
 
 The report layer only turns results into text: it never prints, and the CLI
@@ -53,6 +55,15 @@ from awsprobe.report.matrix import (
 )
 from awsprobe.report.render import csv_text, json_text, tabulated
 from awsprobe.report.request import RequestRow, render_request, request_rows
+from awsprobe.report.sources import (
+    SIMULATED,
+    SIMULATED_LEGEND,
+    cross_check_lines,
+    disagreement_line,
+    simulation_line,
+    sources_text,
+    why_line,
+)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -64,6 +75,8 @@ __all__ = [
     "LEGEND",
     "NOT_EXERCISED",
     "NOT_EXERCISED_LEGEND",
+    "SIMULATED",
+    "SIMULATED_LEGEND",
     "SYMBOLS",
     "CatalogRow",
     "CheckRow",
@@ -76,8 +89,10 @@ __all__ = [
     "catalog_rows",
     "check_rows",
     "column_labels",
+    "cross_check_lines",
     "csv_text",
     "decode_rows",
+    "disagreement_line",
     "drift_lines",
     "drift_rows",
     "grid_columns",
@@ -99,7 +114,10 @@ __all__ = [
     "render_table",
     "request_rows",
     "rows",
+    "simulation_line",
+    "sources_text",
     "split_operation",
     "summary_line",
     "tabulated",
+    "why_line",
 ]

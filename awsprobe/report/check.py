@@ -3,7 +3,9 @@
 :func:`check_rows` turns a :class:`~awsprobe.expect.CheckReport` into
 :class:`CheckRow` values (the unmet ones first, then those skipped under
 ``strict = false``); :func:`render_check` writes them as text lines ending in
-a one-line verdict, or as JSON.
+a one-line verdict, or as JSON. A row's ``why`` is the decoded denial for a dry
+run, the simulator's answer for a simulated verdict (``--simulate``), else the
+plain-text reason AWS gave (:func:`~awsprobe.report.sources.why_line`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from awsprobe.model import Identity, Outcome
+from awsprobe.model import Identity, Outcome, Source
 from awsprobe.report.render import json_text
+from awsprobe.report.sources import why_line
 
 if TYPE_CHECKING:
     from awsprobe.expect import CheckReport, Expected, Unmet
@@ -41,9 +44,11 @@ class CheckRow:
     outcome: Outcome
     code: str | None
     line: str  # ``ec2:RunInstances in us-east-1: expected allowed, got denied (…)``
-    why: str | None  # the decoded denial, else the answer's plain reason
+    why: str | None  # the decoded denial or the simulator's answer, else the plain reason
     #: A ``[[request]]``'s parameters as sent (secrets redacted); ``None`` for a glob.
     params: Mapping[str, Any] | None = None
+    #: Where the verdict came from: a dry run, or the policy simulator (``--simulate``).
+    source: Source = Source.DRY_RUN
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -53,6 +58,7 @@ class CheckRow:
             "pattern": self.pattern,
             "outcome": self.outcome.value,
             "code": self.code,
+            "source": self.source.value,
         }
         if self.params is not None:
             data["params"] = dict(self.params)
@@ -61,7 +67,6 @@ class CheckRow:
 
 def _row(status: CheckStatus, unmet: Unmet) -> CheckRow:
     result = unmet.result
-    why = result.decoded.line if result.decoded is not None else result.reason or None
     return CheckRow(
         status=status,
         action=result.action,
@@ -71,8 +76,9 @@ def _row(status: CheckStatus, unmet: Unmet) -> CheckRow:
         outcome=result.outcome,
         code=result.code,
         line=unmet.line,
-        why=why,
+        why=why_line(result),
         params=result.params,
+        source=result.source,
     )
 
 

@@ -3,7 +3,8 @@
 :func:`drift_rows` turns a :class:`~awsprobe.compare.Drift` into
 :class:`DriftRow` values, section by section in :data:`DRIFT_SECTIONS` order;
 :func:`drift_lines` and :func:`render_drift` write them as titled text
-sections or as JSON.
+sections or as JSON. A change whose verdict, either side, came from the policy
+simulator (``--simulate``) ends in `` [simulated]``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from awsprobe.model import Outcome
+from awsprobe.model import Outcome, Source
 from awsprobe.report.render import json_text
 
 if TYPE_CHECKING:
@@ -42,7 +43,9 @@ class DriftRow:
     new: Outcome | None  # None: absent from the new matrix
     old_code: str | None
     new_code: str | None
-    line: str  # ``ec2:RunInstances in us-east-1: allowed (DryRunOperation) -> denied (…)``
+    #: ``ec2:RunInstances in us-east-1: allowed (DryRunOperation) -> denied (…)``, and
+    #: `` [simulated]`` when a side's verdict came from the simulator.
+    line: str
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,10 +64,15 @@ def _changes(drift: Drift) -> tuple[tuple[Change, ...], ...]:
     return (drift.became_allowed, drift.became_denied, drift.changed, drift.added, drift.removed)
 
 
+def _simulated(change: Change) -> bool:
+    return any(r is not None and r.source is Source.SIMULATED for r in (change.old, change.new))
+
+
 def drift_rows(drift: Drift) -> Iterator[DriftRow]:
     """Every change, section by section."""
     for (section, _), changes in zip(DRIFT_SECTIONS, _changes(drift), strict=True):
         for change in changes:
+            mark = " [simulated]" if _simulated(change) else ""
             yield DriftRow(
                 section=section,
                 action=change.action,
@@ -74,7 +82,7 @@ def drift_rows(drift: Drift) -> Iterator[DriftRow]:
                 new=change.new.outcome if change.new else None,
                 old_code=change.old.code if change.old else None,
                 new_code=change.new.code if change.new else None,
-                line=change.line,
+                line=change.line + mark,
             )
 
 

