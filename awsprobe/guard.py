@@ -86,7 +86,9 @@ EXEMPT_PARAMETERS: Final[Mapping[tuple[str, str], frozenset[str]]] = MappingProx
         ("sts", "GetCallerIdentity"): frozenset(),
         ("sts", "DecodeAuthorizationMessage"): frozenset({"EncodedMessage"}),
         ("ec2", "DescribeRegions"): frozenset({"Filters", "RegionNames", "AllRegions", "DryRun"}),
-        ("sts", "GetSessionToken"): frozenset({"DurationSeconds", "SerialNumber", "TokenCode"}),
+        ("sts", "GetSessionToken"): frozenset(
+            {"DurationSeconds", "SerialNumber", "TokenCode", "MinimumSessionTokenSize"}
+        ),
         ("sts", "AssumeRole"): frozenset(
             {
                 "RoleArn",
@@ -101,6 +103,7 @@ EXEMPT_PARAMETERS: Final[Mapping[tuple[str, str], frozenset[str]]] = MappingProx
                 "TokenCode",
                 "SourceIdentity",
                 "ProvidedContexts",
+                "MinimumSessionTokenSize",
             }
         ),
         ("iam", "SimulatePrincipalPolicy"): frozenset(

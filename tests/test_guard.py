@@ -191,17 +191,17 @@ _MUTATING_WORDS = ("Create", "Delete", "Put", "Attach", "Detach", "Update", "Set
 
 
 def test_every_exempt_call_lists_its_parameters_and_none_mutates() -> None:
-    """Each exempt call names the parameters it may carry; they are exactly the model's
-    members of today's botocore (a new member fails here until reviewed), and none of the
-    simulator's is a mutating one."""
+    """Each exempt call names the parameters it may carry: every member the installed
+    botocore's model has is listed (a member a newer botocore adds fails here until it is
+    reviewed; an older botocore may lack some listed ones), and none of the simulator's
+    is a mutating one."""
     assert set(EXEMPT_PARAMETERS) == set(EXEMPT_OPERATIONS)
     session = botocore.session.get_session()
     for (service, operation), allowed in EXEMPT_PARAMETERS.items():
         shape = session.get_service_model(service).operation_model(operation).input_shape
         members = set(shape.members) if shape is not None else set()
-        assert allowed <= members, (service, operation, allowed - members)
+        assert members <= allowed, (service, operation, members - allowed)
         if service == "iam":
-            assert members == allowed, (operation, members - allowed)
             assert not [m for m in allowed if m.startswith(_MUTATING_WORDS)]
 
 

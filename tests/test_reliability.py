@@ -2149,8 +2149,9 @@ _PROCESS_WIDE = frozenset(
 
 def test_the_library_never_exits_configures_logging_or_disables_tls() -> None:
     """Parsed, not grepped: in awsprobe/ no sys.exit/exit/quit/os._exit/raise SystemExit
-    (only the console entry points, cli.main_entry and entry.main_entry, may exit), no logging.basicConfig or root-logger
-    configuration (only cli.main, for --debug), no verify=False, no unverified SSL
+    (only the console entry points, cli.main_entry and entry.main_entry, may exit), no
+    logging.basicConfig or root-logger configuration (only cli.main, for --debug), no
+    verify=False, no unverified SSL
     context, no urllib3.disable_warnings, no global warning filters."""
     problems = []
     files = sorted(_PACKAGE.rglob("*.py"))
