@@ -73,6 +73,8 @@ __all__ = [
     "dry_run_index",
     "dry_run_member",
     "load_catalog",
+    "parse_access_levels",
+    "parse_services",
     "scan_models",
 ]
 
@@ -711,7 +713,9 @@ def _one_or_many(values: Iterable[str] | str, what: str) -> Iterable[str]:
     return [values]
 
 
-def _parse_services(services: Iterable[str] | str | None) -> list[str] | None:
+def parse_services(services: Iterable[str] | str | None) -> list[str] | None:
+    """Service names in lower case (``None``: all); a comma string is a
+    :class:`~awsprobe.errors.UsageError` (the CLI splits its own)."""
     if services is None:
         return None
     names = [s.strip().lower() for s in _one_or_many(services, "services") if s.strip()]
@@ -758,7 +762,9 @@ def _no_match_message(globs: Sequence[str], entries: Sequence[CatalogEntry]) -> 
     )
 
 
-def _parse_levels(levels: Iterable[str] | str | None) -> set[AccessLevel] | None:
+def parse_access_levels(levels: Iterable[str] | str | None) -> set[AccessLevel] | None:
+    """:class:`AccessLevel` values (``None``: all; spelled ``read``, ``Permissions
+    management``...); an unknown one is a :class:`~awsprobe.errors.UsageError`."""
     if levels is None:
         return None
     levels = _one_or_many(levels, "access_levels")
@@ -792,7 +798,7 @@ def load_catalog(
     :class:`~awsprobe.errors.UsageError` subclasses for names that select
     nothing.
     """
-    names = _parse_services(services)
+    names = parse_services(services)
     globs = [actions] if isinstance(actions, str) else list(actions or [])
     globs = [g for g in globs if g.strip()]
     if names is None:
@@ -804,7 +810,7 @@ def load_catalog(
                 names = [
                     n for n in names if index[n].iam_prefix.lower() in prefixes or n in prefixes
                 ]
-    levels = _parse_levels(access_levels)
+    levels = parse_access_levels(access_levels)
     selected: list[CatalogEntry] = []
     pool: list[CatalogEntry] = []
     for name in names:

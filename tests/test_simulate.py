@@ -435,3 +435,19 @@ def test_iam_fake_reads_what_botocore_sends() -> None:
         1000,
         None,
     )
+
+
+def test_select_reads_its_names_as_load_catalog_does() -> None:
+    """select() takes services and access levels exactly as load_catalog() does: a comma
+    string is a usage error naming the list to give (the CLI splits its own), and access
+    levels are spelled as the catalog spells them."""
+    from awsprobe.errors import UsageError
+    from awsprobe.probing.selection import select
+
+    with pytest.raises(UsageError, match=r"services=\['ec2', 's3'\]"):
+        select("ec2,s3")
+    with pytest.raises(UsageError, match="unknown access level 'reads'"):
+        select(["s3"], access_levels=["reads"])
+    chosen = select(["s3"], access_levels=["Permissions management"])
+    assert chosen.simulated
+    assert {a.access_level.value for a in chosen.simulated} == {"permissions-management"}

@@ -39,8 +39,10 @@ from awsprobe.catalog import (
     access_level_for,
     dry_run_index,
     load_catalog,
+    parse_access_levels,
+    parse_services,
 )
-from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
+from awsprobe.errors import NoMatchError, UnknownServiceError
 from awsprobe.tables import AccessLevel
 
 __all__ = [
@@ -141,23 +143,6 @@ def _glob_prefixes(globs: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def _levels(access_levels: Iterable[str] | str | None) -> set[AccessLevel] | None:
-    if access_levels is None:
-        return None
-    values = [access_levels] if isinstance(access_levels, str) else list(access_levels)
-    chosen: set[AccessLevel] = set()
-    for raw in values:
-        value = raw.strip().lower().replace("_", "-").replace(" ", "-")
-        if not value:
-            continue
-        try:
-            chosen.add(AccessLevel(value))
-        except ValueError:
-            valid = ", ".join(level.value for level in AccessLevel)
-            raise UsageError(f"unknown access level {raw!r}; choose from {valid}") from None
-    return chosen or None
-
-
 def select(
     services: Iterable[str] | str | None = None,
     actions: Iterable[str] | str | None = None,
@@ -170,11 +155,10 @@ def select(
     service nor an IAM prefix; :class:`~awsprobe.errors.NoMatchError` when the globs match
     nothing in either.
     """
-    names = [services] if isinstance(services, str) else list(services or [])
-    names = [n.strip().lower() for n in names if n.strip()]
+    names = parse_services(services) or []
     globs = [actions] if isinstance(actions, str) else list(actions or [])
     globs = [g for g in globs if g.strip()]
-    levels = _levels(access_levels)
+    levels = parse_access_levels(access_levels)
     index = dry_run_index()
     prefixes: list[str] = []
     dry_services: list[str] = []

@@ -135,6 +135,7 @@ MOTO_SPELLINGS: Final = frozenset({"AccessDenied"})
 ENCODED_MESSAGE_SERVICES: Final = frozenset({"ec2"})
 
 _STS_XMLNS: Final = "https://sts.amazonaws.com/doc/2011-06-15/"
+_IAM_XMLNS: Final = "https://iam.amazonaws.com/doc/2010-05-08/"
 _INVALID_MESSAGE = (
     "The encoded authorization message is invalid: it was not issued by this sandbox, "
     "was altered, or contains characters such as line breaks."
@@ -161,6 +162,20 @@ def _request_ids() -> random.Random:
 def _request_id() -> str:
     """A version 4 UUID, as AWS's request ids are, without a system call each time."""
     return str(uuid.UUID(int=_request_ids().getrandbits(128), version=4))
+
+
+def _query_ok(root: str, xmlns: str, result: str = "") -> _Answer:
+    """A query-protocol (STS, IAM) success: ``<RootResponse><RootResult>result</...>``, the
+    result element left out when there is no result, and a request id."""
+    request_id = _request_id()
+    inner = f"<{root}Result>{result}</{root}Result>" if result else ""
+    body = (
+        f'<{root}Response xmlns="{xmlns}">{inner}'
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+        f"</{root}Response>"
+    ).encode()
+    headers = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
+    return _Answer(200, headers, body, None)
 
 
 def _error(route: _Route | None, wire: str, code: str, status: int, message: str) -> _Answer:

@@ -52,7 +52,14 @@ from botocore.credentials import Credentials
 
 from awsprobe.errors import SandboxError
 from awsprobe.sandbox import moto_adapter
-from awsprobe.sandbox.answers import _Answer, _denial_message, _error, _request_id
+from awsprobe.sandbox.answers import (
+    _IAM_XMLNS,
+    _STS_XMLNS,
+    _Answer,
+    _denial_message,
+    _error,
+    _query_ok,
+)
 from awsprobe.sandbox.evaluation import Decision
 from awsprobe.sandbox.identities import _Principal
 from awsprobe.sandbox.moto_adapter import _PARTITION, managed_policy, user_named
@@ -75,8 +82,6 @@ WATCHED: Final = frozenset({("sts", "AssumeRole"), ("iam", "CreateUser"), ("iam"
 #: ``(action, resource ARN, extra condition keys)`` -> the caller's decision.
 Authorize = Callable[[str, str, Mapping[str, tuple[str, ...]]], Decision]
 
-_STS_XMLNS: Final = "https://sts.amazonaws.com/doc/2011-06-15/"
-_IAM_XMLNS: Final = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 #: STS API Reference, GetSessionToken: DurationSeconds 900-129600, default 43200;
 #: SerialNumber 9-256 characters of [\w+=/:,.@-]; TokenCode six digits.
@@ -155,18 +160,6 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
 
 
-def _ok(root: str, xmlns: str, result: str = "") -> _Answer:
-    request_id = _request_id()
-    inner = f"<{root}Result>{result}</{root}Result>" if result else ""
-    body = (
-        f'<{root}Response xmlns="{xmlns}">{inner}'
-        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
-        f"</{root}Response>"
-    ).encode()
-    headers = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
-    return _Answer(200, headers, body, None)
-
-
 def _get_session_token(call: InterceptedCall) -> _Answer:
     route, principal, params = call.route, call.principal, call.params
     if principal.kind != "User" or principal.session_token is not None:
@@ -196,7 +189,7 @@ def _get_session_token(call: InterceptedCall) -> _Answer:
         f"<Expiration>{_iso(minted.expires)}</Expiration>"
         "</Credentials>"
     )
-    return _ok("GetSessionToken", _STS_XMLNS, credentials)
+    return _query_ok("GetSessionToken", _STS_XMLNS, credentials)
 
 
 def _user_arn(account: str, name: str) -> str:
@@ -227,7 +220,7 @@ def _user_boundary(call: InterceptedCall, *, put: bool) -> _Answer:
         if refusal is not None:
             return refusal
     call.sessions.set_boundary(user.id, boundary if put else None)
-    return _ok(route.operation, _IAM_XMLNS)
+    return _query_ok(route.operation, _IAM_XMLNS)
 
 
 def _missing_policy(route: _Route, account: str, arn: str) -> _Answer | None:

@@ -79,7 +79,13 @@ from xml.sax.saxutils import escape
 
 from awsprobe.errors import SandboxError
 from awsprobe.sandbox import moto_adapter
-from awsprobe.sandbox.answers import _Answer, _denial_message, _error, _request_id
+from awsprobe.sandbox.answers import (
+    _IAM_XMLNS,
+    _Answer,
+    _denial_message,
+    _error,
+    _query_ok,
+)
 from awsprobe.sandbox.evaluation import Decision, PolicySet, RequestContext, authorize
 from awsprobe.sandbox.identities import _Principal
 from awsprobe.sandbox.layers import FULL_AWS_ACCESS
@@ -98,7 +104,6 @@ ANSWERED: Final = frozenset(
 #: ``(action, resource ARN)`` -> the caller's own decision on its request.
 Authorize = Callable[[str, str], Decision]
 
-_IAM_XMLNS: Final = "https://iam.amazonaws.com/doc/2010-05-08/"
 #: IAM API Reference, SimulatePrincipalPolicy: MaxItems 1 to 1000, "defaults to 100".
 _MAX_ITEMS: Final = (1, 1000, 100)
 #: The service model's ContextKeyTypeEnum.
@@ -592,7 +597,7 @@ def _simulate(call: SimulationCall) -> _Answer:
     body += f"<IsTruncated>{_bool(truncated)}</IsTruncated>"
     if truncated:
         body += f"<Marker>{_marker(following)}</Marker>"
-    return _ok("SimulatePrincipalPolicy", body)
+    return _query_ok("SimulatePrincipalPolicy", _IAM_XMLNS, body)
 
 
 def _result(
@@ -688,17 +693,6 @@ def _resource_xml(verdict: _Verdict) -> str:
     return part
 
 
-def _ok(operation: str, result: str) -> _Answer:
-    request_id = _request_id()
-    body = (
-        f'<{operation}Response xmlns="{_IAM_XMLNS}"><{operation}Result>{result}'
-        f"</{operation}Result><ResponseMetadata><RequestId>{request_id}</RequestId>"
-        f"</ResponseMetadata></{operation}Response>"
-    ).encode()
-    headers = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
-    return _Answer(200, headers, body, None)
-
-
 # -- GetContextKeysForPrincipalPolicy -------------------------------------------------------
 
 
@@ -720,7 +714,9 @@ def _context_keys(call: SimulationCall) -> _Answer:
         raise _missing_entity(entity)
     documents = [s.document for s in subject.identity] + [json.loads(t) for t in inputs]
     keys = _unique_ignoring_case(k for d in documents for k in _keys_of(d))
-    return _ok("GetContextKeysForPrincipalPolicy", _list_xml("ContextKeyNames", keys))
+    return _query_ok(
+        "GetContextKeysForPrincipalPolicy", _IAM_XMLNS, _list_xml("ContextKeyNames", keys)
+    )
 
 
 def _keys_of(document: Mapping[str, Any]) -> Iterator[str]:
