@@ -32,7 +32,6 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ import botocore
 
 from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
-from awsprobe.files import write_atomic
+from awsprobe.files import cache_dir, write_atomic
 from awsprobe.reference import ResourceType, action_facts, reference_version
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
@@ -310,11 +309,7 @@ def scan_models(
 
 
 def _cache_dir() -> Path:
-    explicit = os.environ.get("AWSPROBE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "awsprobe"
+    return cache_dir()
 
 
 def _cache_path() -> Path:

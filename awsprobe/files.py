@@ -16,7 +16,18 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["cache_dir", "write_atomic"]
+
+
+def cache_dir() -> Path:
+    """Where awsprobe keeps what it derives from the installed botocore (the dry-run index,
+    catalogs, region names), each file named after the botocore version it came from:
+    ``$AWSPROBE_CACHE_DIR``, else ``$XDG_CACHE_HOME/awsprobe``, else ``~/.cache/awsprobe``."""
+    explicit = os.environ.get("AWSPROBE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "awsprobe"
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:

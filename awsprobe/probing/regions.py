@@ -8,15 +8,20 @@ of names, or the sentinel :data:`ALL_REGIONS`. Splitting ``"a,b"`` is the CLI's 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Final
 
+import botocore
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awsprobe.errors import UsageError
+from awsprobe.files import cache_dir, write_atomic
 from awsprobe.guard import core_session, guarded_client
 
 __all__ = ["ALL_REGIONS", "DEFAULT_REGION", "resolve_regions", "session_region"]
@@ -71,10 +76,35 @@ def resolve_regions(
 
 
 def _known_regions(core: botocore.session.Session) -> set[str]:
+    """Every region botocore knows for EC2, in every partition.
+
+    Reading botocore's endpoint data costs ~75 ms of every run (a third of a one-probe
+    ``awsprobe matrix``'s start-up), so the names are kept in the cache directory,
+    in a file named after the botocore version and its data path (a user's
+    ``AWS_DATA_PATH`` may add regions): a new botocore reads its own data again.
+    """
+    path = _regions_cache(core)
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, list) and cached and all(isinstance(r, str) for r in cached):
+            return set(cached)
+    except (OSError, ValueError):
+        pass
     regions: set[str] = set()
     for partition in core.get_available_partitions():
         regions.update(core.get_available_regions("ec2", partition_name=partition))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(sorted(regions)).encode("utf-8"))
+    except OSError as exc:  # a read-only home is fine: read botocore's data next time
+        logger.debug("could not cache the region names at %s: %s", path, exc)
     return regions
+
+
+def _regions_cache(core: botocore.session.Session) -> Path:
+    data_path = str(core.get_config_variable("data_path") or "")
+    tag = hashlib.sha256(data_path.encode("utf-8")).hexdigest()[:12] if data_path else "default"
+    return cache_dir() / f"regions-botocore-{botocore.__version__}-{tag}.json"
 
 
 def _all_regions(
