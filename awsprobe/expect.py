@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from awsprobe.catalog import CatalogEntry, load_catalog
 from awsprobe.errors import NoMatchError, SchemaError, UsageError
 from awsprobe.matrix import Matrix
-from awsprobe.model import Outcome, ProbeResult
+from awsprobe.model import Outcome, ProbeResult, Source
 
 if TYPE_CHECKING:
     from awsprobe.probing.selection import ReferenceAction
@@ -456,6 +456,13 @@ class CheckReport:
         return not self.unmet
 
 
+def _never_asked(result: ProbeResult) -> bool:
+    """A simulated action the simulator was never asked about (the identity may not
+    simulate itself, or cannot be simulated: the matrix's warning says why). It is skipped
+    even when strict: ``--simulate`` then leaves the check as it is without it."""
+    return result.source is Source.SIMULATED and result.simulation is None and not result.attempts
+
+
 def check_matrix(
     expectations: Expectations,
     matrix: Matrix,
@@ -480,7 +487,7 @@ def check_matrix(
         if result.outcome is want:
             continue
         undecided = result.outcome in (Outcome.INCONCLUSIVE, Outcome.ERROR)
-        if undecided and not expectations.strict:
+        if _never_asked(result) or (undecided and not expectations.strict):
             skipped.append(Unmet(asked, result))
         else:
             unmet.append(Unmet(asked, result))

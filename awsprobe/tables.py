@@ -31,6 +31,8 @@ __all__ = [
     "ACCESS_LEVEL_VERBS",
     "DEPENDENT_ACTION_ADDITIONS",
     "EC2_ID_PREFIXES",
+    "GLOBAL_ENDPOINT_REGIONS",
+    "GLOBAL_ENDPOINT_UNKNOWN",
     "IAM_ACTION_EXCEPTIONS",
     "IAM_PREFIX_OVERRIDES",
     "ID_ROLE_PREFIXES",
@@ -523,4 +525,29 @@ PARAM_OVERRIDES: Final[MappingProxyType[tuple[str, str], MappingProxyType[str, A
             ),
         }
     )
+)
+
+
+#: Global services with one endpoint, and the region ``aws:RequestedRegion`` then holds
+#: in the ``aws`` partition. IAM User Guide, "AWS: Denies access to AWS based on the
+#: requested Region": CloudFront, IAM, Route 53 and Support "are popular AWS global
+#: services with a single endpoint that is physically located in the us-east-1 Region"
+#: (its example's NotAction adds organizations). Used by ``--simulate`` for the context
+#: it gives IAM's policy simulator.
+GLOBAL_ENDPOINT_REGIONS: Final[MappingProxyType[str, str]] = MappingProxyType(
+    {
+        "cloudfront": "us-east-1",
+        "iam": "us-east-1",
+        "organizations": "us-east-1",
+        "route53": "us-east-1",
+        "support": "us-east-1",
+    }
+)
+#: Global services the same guide names without saying where their one endpoint is
+#: (budgets, globalaccelerator, importexport, waf; "Amazon Q Developer in chat
+#: applications and AWS Device Farm ... in the us-west-2 region" by the same page, but
+#: not by their IAM prefixes): the simulator is not told ``aws:RequestedRegion`` for them,
+#: so a policy that tests it makes the verdict inconclusive rather than a guess.
+GLOBAL_ENDPOINT_UNKNOWN: Final = frozenset(
+    {"budgets", "globalaccelerator", "importexport", "waf", "chatbot", "devicefarm"}
 )

@@ -18,7 +18,7 @@ import pytest
 from awsprobe.matrix import Matrix
 from awsprobe.model import Outcome, ProbeResult, Simulation, Source
 from awsprobe.probing import retry
-from awsprobe.probing.crosscheck import disagreements
+from awsprobe.probing.crosscheck import SCOPED_RESOURCES, disagreements
 from awsprobe.probing.orchestrate import probe
 from tests.faults import ACCOUNT, ARN, UNAUTHORIZED, Fault, FaultServer, fault_server
 from tests.iam_fake import IamFake
@@ -56,11 +56,12 @@ def run(server: FaultServer, **kwargs: Any) -> Matrix:
     return probe(session=boto3.Session(), endpoint_url=server.url, **kwargs)
 
 
-def test_dry_run_allowed_simulator_denied_names_a_resource_based_policy_first(
+def test_dry_run_allowed_simulator_denied_names_scoped_resources_first(
     fault_server: StartServer,
 ) -> None:
-    """A dry run allowed what the principal's policies do not: something granted it
-    (a key or resource policy), and the dry run's verdict stands."""
+    """A dry run allowed what the principal's policies do not allow on ``*``: a statement
+    scoped to the request's resources (the simulator was asked about ``*``) or something
+    else granted it (a key or resource policy); the dry run's verdict stands."""
     server, iam = start(fault_server)
     matrix = run(server, actions=["ec2:DescribeVpcs"], cross_check=True)
     assert matrix.outcome("ec2:DescribeVpcs") is Outcome.ALLOWED
@@ -68,7 +69,7 @@ def test_dry_run_allowed_simulator_denied_names_a_resource_based_policy_first(
     (found,) = matrix.cross_check
     assert (found.action, found.region, found.identity) == ("ec2:DescribeVpcs", "us-east-1", ARN)
     assert (found.dry_run, found.simulated) == (Outcome.ALLOWED, "implicitDeny")
-    assert found.reasons[0] == "resource-based policy"
+    assert found.reasons[:2] == (SCOPED_RESOURCES, "resource-based policy")
     assert iam.asked[0].actions == ("ec2:DescribeVpcs",)
     assert {r.source for r in matrix.results} == {Source.DRY_RUN}  # cross-check adds no result
 
@@ -148,10 +149,10 @@ def _dry(action: str, outcome: Outcome, resource: str | None = None) -> ProbeRes
         (Outcome.ALLOWED, "allowed", (), None, ARN, None),
         (Outcome.DENIED, "implicitDeny", (), None, ARN, None),
         (Outcome.DENIED, "explicitDeny", (), None, ARN, None),
-        (Outcome.ALLOWED, "explicitDeny", (), None, ARN, "resource-based policy"),
+        (Outcome.ALLOWED, "explicitDeny", (), None, ARN, SCOPED_RESOURCES),
         (Outcome.DENIED, "allowed", (), None, ARN, "resource-based policy"),
         (Outcome.DENIED, "allowed", (), None, SESSION, "session policy"),
-        (Outcome.ALLOWED, "implicitDeny", (), None, SESSION, "resource-based policy"),
+        (Outcome.ALLOWED, "implicitDeny", (), None, SESSION, SCOPED_RESOURCES),
         (Outcome.DENIED, "allowed", ("aws:SourceIp",), None, ARN, None),
         (Outcome.DENIED, "allowed", (), "i-0abc", ARN, None),
         (Outcome.INCONCLUSIVE, "allowed", (), None, ARN, None),

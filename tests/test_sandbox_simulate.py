@@ -464,6 +464,127 @@ def test_context_entries_are_the_request_context(
     assert (result["EvalDecision"], result["MissingContextValues"]) == (decision, missing)
 
 
+HOME_SECRET = "arn:aws:s3:::home/awsprobe-sandbox/secret"
+HOME_OTHER = "arn:aws:s3:::home/awsprobe-sandbox/other"
+
+
+def _username(name: str) -> list[dict[str, Any]]:
+    return [
+        {"ContextKeyName": "aws:username", "ContextKeyValues": [name], "ContextKeyType": "string"}
+    ]
+
+
+def test_a_policy_variables_absent_key_is_a_missing_context_value(sandbox: Sandbox) -> None:
+    """IAM User Guide, "Policy variables": ${aws:username} in a Resource is replaced by the
+    request's value; with no value the element does not match, so the Deny on the user's
+    own secret does not apply and the Allow on "*" allows. The decision depended on
+    aws:username, which the request lacked: MissingContextValues ("context keys that are
+    required by the included input policies but that were not provided") names it, in the
+    resource's ResourceSpecificResults member as ResourceArns are given (API Reference,
+    ResourceSpecificResult). Given the key, the Deny applies and nothing is missing. The
+    same for a variable in a condition value, reported at the top level without ARNs."""
+    sandbox.set_policy(
+        _policy(
+            _allow("s3:PutObject"),
+            {
+                "Effect": "Deny",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::home/${aws:username}/secret",
+            },
+            _allow(
+                "s3:ListBucket",
+                Condition={"StringLike": {"s3:prefix": "home/${aws:username}/*"}},
+            ),
+        )
+    )
+    iam = _iam(sandbox)
+
+    def put(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        [result] = iam.simulate_principal_policy(
+            PolicySourceArn=_user_arn(sandbox),
+            ActionNames=["s3:PutObject"],
+            ResourceArns=[HOME_SECRET],
+            ContextEntries=entries,
+        )["EvaluationResults"]
+        return result
+
+    without = put([])
+    [secret] = without["ResourceSpecificResults"]
+    assert (secret["EvalResourceDecision"], secret["MissingContextValues"]) == (
+        "allowed",
+        ["aws:username"],
+    )
+    assert without["EvalDecision"] == "allowed"
+    given = put(_username(sandbox.user_name))
+    [secret] = given["ResourceSpecificResults"]
+    assert (secret["EvalResourceDecision"], secret["MissingContextValues"]) == ("explicitDeny", [])
+    assert (given["EvalDecision"], given["MissingContextValues"]) == ("explicitDeny", [])
+    # a variable in a condition value (the User Guide's StringLike on s3:prefix with
+    # "home/${aws:username}/*"): without ResourceArns, reported at the top level
+    prefix = {
+        "ContextKeyName": "s3:prefix",
+        "ContextKeyValues": [f"home/{sandbox.user_name}/photos"],
+        "ContextKeyType": "string",
+    }
+
+    def listing(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        [result] = iam.simulate_principal_policy(
+            PolicySourceArn=_user_arn(sandbox),
+            ActionNames=["s3:ListBucket"],
+            ContextEntries=entries,
+        )["EvaluationResults"]
+        return result
+
+    absent = listing([prefix])
+    assert (absent["EvalDecision"], absent["MissingContextValues"]) == (
+        "implicitDeny",
+        ["aws:username"],
+    )
+    assert "ResourceSpecificResults" not in absent
+    present = listing([prefix, *_username(sandbox.user_name)])
+    assert (present["EvalDecision"], present["MissingContextValues"]) == ("allowed", [])
+
+
+def test_missing_context_values_per_resource_and_deduplicated_at_the_top(
+    sandbox: Sandbox,
+) -> None:
+    """API Reference: "If you include a list of resources, then any missing context values
+    are instead included under the ResourceSpecificResults section" (EvaluationResult), each
+    resource's in its own member (ResourceSpecificResult); and "in the top-level result, this
+    field contains the deduplicated set of missing context values across all requested
+    resources" (EvaluationResult, with its note that the top-level fields are the aggregate
+    over the resources). Without ResourceArns the top level holds them and there are no
+    resource-specific results."""
+    sandbox.set_policy(
+        _policy(
+            _allow("s3:*"),
+            {
+                "Effect": "Deny",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::home/${aws:username}/*",
+            },
+        )
+    )
+    [result] = _iam(sandbox).simulate_principal_policy(
+        PolicySourceArn=_user_arn(sandbox),
+        ActionNames=["s3:PutObject"],
+        ResourceArns=[HOME_SECRET, HOME_OTHER],
+    )["EvaluationResults"]
+    assert [
+        (r["EvalResourceName"], r["MissingContextValues"])
+        for r in result["ResourceSpecificResults"]
+    ] == [(HOME_SECRET, ["aws:username"]), (HOME_OTHER, ["aws:username"])]
+    assert result["MissingContextValues"] == ["aws:username"]  # once: deduplicated
+    sandbox.set_policy(
+        _policy(_allow("ec2:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))
+    )
+    [star] = _iam(sandbox).simulate_principal_policy(
+        PolicySourceArn=_user_arn(sandbox), ActionNames=["ec2:DescribeVpcs"]
+    )["EvaluationResults"]
+    assert star["MissingContextValues"] == ["aws:RequestedRegion"]
+    assert "ResourceSpecificResults" not in star
+
+
 def test_list_and_boolean_context_entries(sandbox: Sandbox) -> None:
     """ForAnyValue:StringEquals on a stringList key holds when one value matches; Bool on a
     boolean key; the simulator supplies no key of its own (aws:SecureTransport absent)."""
@@ -703,7 +824,15 @@ def test_answered_by_the_sandbox_never_by_moto(sandbox: Sandbox) -> None:
 @pytest.fixture
 def scp_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
     """A sandbox with SCPs (fixed at construction), the module's stopped meanwhile."""
-    scps = [FULL_AWS_ACCESS, _policy(_deny("ec2:TerminateInstances"))]
+    scps = [
+        FULL_AWS_ACCESS,
+        _policy(
+            _deny("ec2:TerminateInstances"),
+            _deny(
+                "ec2:RunInstances", Condition={"StringEquals": {"aws:RequestedRegion": "us-west-2"}}
+            ),
+        ),
+    ]
     sandbox.stop()  # one sandbox per process
     try:
         with Sandbox(_policy(_allow("ec2:*")), scps=scps) as running:
@@ -725,3 +854,24 @@ def test_an_scp_deny_shows_in_organizations_decision_detail(scp_sandbox: Sandbox
     assert terminate["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": False}
     assert describe["EvalDecision"] == "allowed"
     assert describe["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": True}
+
+
+def test_keys_only_an_scp_reads_are_not_missing_context_values(scp_sandbox: Sandbox) -> None:
+    """API Reference, EvaluationResult.MissingContextValues: "This field doesn't include
+    context keys referenced by service control policies (SCPs). Only context keys referenced
+    by identity-based and resource-based policies appear here." The SCP's conditional Deny
+    reads aws:RequestedRegion (absent: StringEquals is false, the Deny does not apply); the
+    user's policy reads aws:MultiFactorAuthPresent: only the latter is listed."""
+    scp_sandbox.set_policy(
+        _policy(_allow("ec2:*", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
+    )
+    [result] = _iam(scp_sandbox).simulate_principal_policy(
+        PolicySourceArn=_user_arn(scp_sandbox),
+        ActionNames=["ec2:RunInstances"],
+        ResourceArns=[f"arn:aws:ec2:us-east-1:{SANDBOX_ACCOUNT}:instance/i-1"],
+    )["EvaluationResults"]
+    assert result["EvalDecision"] == "implicitDeny"
+    assert result["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": True}
+    assert result["MissingContextValues"] == ["aws:MultiFactorAuthPresent"]
+    [instance] = result["ResourceSpecificResults"]
+    assert instance["MissingContextValues"] == ["aws:MultiFactorAuthPresent"]

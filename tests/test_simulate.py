@@ -255,7 +255,8 @@ def test_access_denied_is_one_warning_and_dry_runs_are_unaffected(
     fake: Callable[..., tuple[FaultServer, IamFake]],
 ) -> None:
     """An identity that may not simulate itself: one warning naming the permission, no
-    simulated result, no cross-check; the dry run still answers."""
+    simulated verdict (each action it would have answered is an ``error`` saying why), no
+    cross-check; the dry run still answers."""
     server, iam = fake(before=lambda n, _: iam_error(403, "AccessDenied", "not authorized"))
     matrix = run(
         server,
@@ -265,10 +266,17 @@ def test_access_denied_is_one_warning_and_dry_runs_are_unaffected(
         cross_check=True,
     )
     assert len(iam.asked) == 1
-    assert [r.action for r in matrix.results] == ["ec2:DescribeVpcs"] * 2
+    dry = [r for r in matrix.results if r.source is Source.DRY_RUN]
+    assert [r.action for r in dry] == ["ec2:DescribeVpcs"] * 2
     assert matrix.outcome("ec2:DescribeVpcs") is Outcome.ALLOWED
     said = [w for w in matrix.warnings if "iam:SimulatePrincipalPolicy" in w]
     assert len(said) == 1
+    refused = [r for r in matrix.results if r.source is Source.SIMULATED]
+    assert [(r.action, r.region, r.outcome) for r in refused] == [
+        ("s3:GetObject", "eu-west-1", Outcome.ERROR),
+        ("s3:GetObject", "us-east-1", Outcome.ERROR),
+    ]
+    assert all(r.detail == said[0] and r.simulation is None for r in refused)
     assert f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}" in said[0]
     assert matrix.cross_check is None
 
@@ -284,7 +292,7 @@ def test_no_such_role_says_to_give_the_principal(
     )
     matrix = run(server, actions=["s3:GetObject"], simulate=True)
     assert iam.asked[0].principal == f"arn:aws:iam::{ACCOUNT}:role/Deploy"
-    assert not matrix.results
+    assert [(r.action, r.outcome) for r in matrix.results] == [("s3:GetObject", Outcome.ERROR)]
     said = [w for w in matrix.warnings if "NoSuchEntity" in w]
     assert len(said) == 1
     assert "--simulate-principal" in said[0]
@@ -309,7 +317,10 @@ def test_root_and_federated_callers_send_no_simulation(
     server, iam = fake(arn=caller)
     matrix = run(server, actions=["ec2:DescribeVpcs", "s3:GetObject"], simulate=True)
     assert iam.asked == []
-    assert [r.action for r in matrix.results] == ["ec2:DescribeVpcs"]
+    assert [(r.action, r.source, r.outcome) for r in matrix.results] == [
+        ("ec2:DescribeVpcs", Source.DRY_RUN, Outcome.ALLOWED),
+        ("s3:GetObject", Source.SIMULATED, Outcome.ERROR),  # asked for, never a verdict
+    ]
     assert len([w for w in matrix.warnings if "simulat" in w]) == 1
 
 
@@ -451,3 +462,136 @@ def test_select_reads_its_names_as_load_catalog_does() -> None:
     chosen = select(["s3"], access_levels=["Permissions management"])
     assert chosen.simulated
     assert {a.access_level.value for a in chosen.simulated} == {"permissions-management"}
+
+
+# -- what the simulator is asked about (review findings) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "given", "expected"),
+    [
+        # ListAllMyBuckets acts on no resource type: AWS authorizes it on "*"
+        ("s3:ListAllMyBuckets", ["arn:aws:s3:::mybucket"], ("*",)),
+        # GetObject acts on objects: a bucket ARN is not one
+        ("s3:GetObject", ["arn:aws:s3:::mybucket"], ("*",)),
+        ("s3:GetObject", ["arn:aws:s3:::mybucket/a/b.txt"], ("arn:aws:s3:::mybucket/a/b.txt",)),
+        # ListBucket acts on buckets: an object ARN is not one
+        ("s3:ListBucket", ["arn:aws:s3:::mybucket/key"], ("*",)),
+        ("s3:ListBucket", ["arn:aws:s3:::mybucket"], ("arn:aws:s3:::mybucket",)),
+        # another region's ARN is not this region's request
+        (
+            "lambda:GetFunction",
+            ["arn:aws:lambda:eu-west-1:111122223333:function:f"],
+            ("*",),
+        ),
+        (
+            "lambda:GetFunction",
+            ["arn:aws:lambda:us-east-1:111122223333:function:f"],
+            ("arn:aws:lambda:us-east-1:111122223333:function:f",),
+        ),
+    ],
+)
+def test_given_arns_are_simulated_only_for_actions_on_their_resource_type(
+    action: str, given: list[str], expected: tuple[str, ...]
+) -> None:
+    """An ARN is simulated for an action only when it is of a resource type the Service
+    Authorization Reference lists for that action (in the request's region); else the
+    action is asked about ``*`` -- never allowed on a resource it does not act on."""
+    from awsprobe.probing.simulate import _arns_for, group_arns
+
+    assert _arns_for(action, "us-east-1", group_arns(given)) == expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "partition_is_aws", "expected"),
+    [
+        ("ec2", True, "eu-west-1"),
+        ("s3", True, "eu-west-1"),
+        # IAM User Guide: CloudFront, IAM, Route 53, Support: one endpoint in us-east-1
+        ("iam", True, "us-east-1"),
+        ("route53", True, "us-east-1"),
+        ("cloudfront", True, "us-east-1"),
+        ("support", True, "us-east-1"),
+        ("organizations", True, "us-east-1"),
+        ("iam", False, None),  # another partition's endpoint region is not documented here
+        ("budgets", True, None),  # global, its endpoint's region not said
+    ],
+)
+def test_the_requested_region_of_a_global_service_is_its_endpoints(
+    prefix: str, partition_is_aws: bool, expected: str | None
+) -> None:
+    from awsprobe.probing.simulate import requested_region
+
+    assert requested_region(prefix, "eu-west-1", partition_is_aws) == expected
+
+
+def test_iam_actions_are_simulated_in_us_east_1_whatever_the_region(
+    fake: Callable[..., tuple[FaultServer, IamFake]],
+) -> None:
+    """A request to IAM goes to its one endpoint in us-east-1 from anywhere: the simulator
+    is told so, while an EC2-less regional service keeps the probed region; a service whose
+    endpoint's region is undocumented is told nothing (a policy testing the key then makes
+    the answer inconclusive, not a guess)."""
+    server, iam = fake()
+    run(
+        server,
+        actions=["iam:GetUser", "s3:GetObject", "budgets:ViewBudget"],
+        regions=["eu-west-1"],
+        simulate=True,
+    )
+    told = {}
+    for asked in iam.asked:
+        region = asked.context.get("aws:requestedregion") or asked.context.get(
+            "aws:RequestedRegion"
+        )
+        for action in asked.actions:
+            told[action] = region[2] if region else None
+    assert told == {
+        "iam:GetUser": ("us-east-1",),
+        "s3:GetObject": ("eu-west-1",),
+        "budgets:ViewBudget": None,
+    }
+
+
+def test_missing_context_of_the_one_resource_asked_about_is_not_lost() -> None:
+    """Given ResourceArns, IAM reports the decision and the missing context keys per
+    resource (ResourceSpecificResults): one resource with a missing key is inconclusive,
+    never ``allowed``."""
+    from awsprobe.probing.simulate import _evaluations
+
+    raw = {
+        "EvalActionName": "s3:GetObject",
+        "EvalResourceName": "arn:aws:s3:::b/k",
+        "EvalDecision": "allowed",
+        "MissingContextValues": [],
+        "ResourceSpecificResults": [
+            {
+                "EvalResourceName": "arn:aws:s3:::b/k",
+                "EvalResourceDecision": "allowed",
+                "MissingContextValues": ["aws:SourceIp"],
+            }
+        ],
+    }
+    (simulation,) = _evaluations(raw, ARN)
+    assert simulation.missing_context == ("aws:SourceIp",)
+    assert verdict(simulation)[0] is Outcome.INCONCLUSIVE
+
+
+def test_ctrl_c_while_the_simulator_is_asked_keeps_every_dry_run(
+    fake: Callable[..., tuple[FaultServer, IamFake]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt after the dry runs, while IAM's simulator is asked: ProbeInterrupted
+    carries every dry run gathered (complete: false), not nothing."""
+    from awsprobe.errors import ProbeInterrupted
+    from awsprobe.probing import orchestrate
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(orchestrate, "add_simulations", interrupted)
+    server, _ = fake()
+    with pytest.raises(ProbeInterrupted) as stopped:
+        run(server, actions=["ec2:DescribeVpcs", "s3:GetObject"], simulate=True)
+    matrix = stopped.value.matrix
+    assert [(r.action, r.source) for r in matrix.results] == [("ec2:DescribeVpcs", Source.DRY_RUN)]
+    assert matrix.complete is False

@@ -152,3 +152,26 @@ def test_a_session_policy_shows_in_the_cross_check(session_of_a_narrowed_role: A
         "allowed",
     )
     assert found.reasons[0] == "session policy"
+
+
+def test_check_with_simulate_keeps_its_exit_code_when_the_identity_may_not_simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An identity without iam:SimulatePrincipalPolicy: ``check --simulate`` says so once
+    and its exit code is what it is without ``--simulate`` (the actions only the simulator
+    could answer are undecided -- errors, skipped unless strict -- never verdicts)."""
+    policy = tmp_path / "policy.json"
+    cannot = {
+        "Version": V,
+        "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}],
+    }
+    policy.write_text(json.dumps(cannot))
+    checks = tmp_path / "check.toml"
+    checks.write_text('allow = ["ec2:Describe*"]\n')
+    base = ["check", str(checks), "--sandbox", "--policy", str(policy)]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main([*base, "--simulate"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("may not simulate its own policies") == 1
+    assert "has no result" not in err

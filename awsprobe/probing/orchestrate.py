@@ -102,15 +102,21 @@ def probe(
     dry-run and fills :attr:`Matrix.cross_check` with every disagreement
     (:mod:`~awsprobe.probing.crosscheck`); dry-run results never change.
     ``simulate_principal`` names the IAM user or role to simulate when it cannot be told
-    from the caller (a role with a path); ``resource_arns`` are ARNs to simulate each
-    service's actions against instead of ``*`` (an ARN applies to the actions of the
-    service in its service part). When the identity may not simulate itself, one warning
-    says so, no action is simulated and ``cross_check`` stays ``None``.
+    from the caller (a role with a path); ``resource_arns`` are ARNs to simulate actions
+    against instead of ``*`` (an ARN applies to the actions of its service that act on its
+    resource type). When the identity may not simulate itself, one warning says so, each
+    action only the simulator could answer is an ``error`` result (never asked) and
+    ``cross_check`` stays ``None``.
     """
     check_max_attempts(max_attempts)
     check_concurrency(workers, processes)
     if catalog is not None and selection is not None:
         raise UsageError("give catalog= or selection=, not both")
+    if catalog is not None and simulate:
+        raise UsageError(
+            "simulate=True selects with services=/actions= (or selection=); a catalog= holds "
+            "dry runs only and would simulate nothing"
+        )
     if selection is None and simulate and catalog is None:
         selection = select(services, actions, access_levels)
     arns = group_arns(resource_arns or ())
@@ -176,39 +182,43 @@ def probe(
         done, expired = _run_here(
             cores, identities, tasks, names, options, notes, progress, on_result
         )
-    if decode:
-        for number, core in enumerate(cores):
-            matrix = done[number]
-            explained, why = explain_denials(
-                matrix.results, core, endpoint_url=endpoint_url, workers=min(options.workers, 8)
-            )
-            done[number] = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
     checks: list[Disagreement] = []
     cross_checked = False
-    if simulated or cross_check:
-        pace = IamPace()
-        for number, core in enumerate(cores):
-            if number in expired:
-                continue
+    try:  # a Ctrl-C while denials are decoded or the simulator asked keeps every dry run
+        if decode:
+            for number, core in enumerate(cores):
+                matrix = done[number]
+                explained, why = explain_denials(
+                    matrix.results, core, endpoint_url=endpoint_url, workers=min(options.workers, 8)
+                )
+                done[number] = matrix.with_results(explained, warnings=(*matrix.warnings, *why))
+        if simulated or cross_check:
+            pace = IamPace()
+            for number, core in enumerate(cores):
+                if number in expired:
+                    continue
 
-            def simulator(principal: str, core: Any = core, number: int = number) -> Simulator:
-                return Simulator(core, identities[number], principal, options, pace)
+                def simulator(principal: str, core: Any = core, number: int = number) -> Simulator:
+                    return Simulator(core, identities[number], principal, options, pace)
 
-            matrix, found = add_simulations(
-                done[number],
-                simulator,
-                identities[number],
-                names,
-                simulated,
-                cross_check=cross_check,
-                principal=simulate_principal,
-                resource_arns=arns,
-                on_result=on_result,
-            )
-            done[number] = matrix
-            if found is not None:
-                cross_checked = True
-                checks.extend(found)
+                matrix, found = add_simulations(
+                    done[number],
+                    simulator,
+                    identities[number],
+                    names,
+                    simulated,
+                    cross_check=cross_check,
+                    principal=simulate_principal,
+                    resource_arns=arns,
+                    on_result=on_result,
+                )
+                done[number] = matrix
+                if found is not None:
+                    cross_checked = True
+                    checks.extend(found)
+    except KeyboardInterrupt:  # the dry runs are whole; what was to follow is not
+        partial = dataclasses.replace(combine(done, identities), complete=False)
+        raise ProbeInterrupted(partial) from None
     held = sum(m.cross_checked for m in done)
     combined = combine(done, identities)
     if cross_checked:

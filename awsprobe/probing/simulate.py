@@ -17,11 +17,15 @@ says to name it (``simulate_principal=``, ``--simulate-principal``). The root us
 federated users cannot be simulated: one warning, no simulated results.
 
 How it is asked (:class:`Simulator`): once per region, with the context entry
-``aws:RequestedRegion`` = the region; ``ActionNames`` in batches of :data:`BATCH`;
-``MaxItems`` :data:`MAX_ITEMS`, following ``Marker`` while ``IsTruncated``;
-``ResourceArns`` ``*``, or for a service prefix the ARNs given for it
-(``resource_arns=``, whose service part is the prefix and whose region part is empty or
-the region). IAM is global -- one endpoint, one request rate per account -- so every
+``aws:RequestedRegion`` = the region -- for a global service with one endpoint, that
+endpoint's region, or no entry where the guide does not say which it is
+(:func:`requested_region`); ``ActionNames`` in batches of :data:`BATCH`; ``MaxItems``
+:data:`MAX_ITEMS`, following ``Marker`` while ``IsTruncated``; ``ResourceArns`` ``*``,
+or the ARNs given for the action's service (``resource_arns=``, region part empty or the
+region) that are of a resource type the reference lists for the action -- an action on
+no resource type, or none of whose types a given ARN is, is asked about ``*``. Given
+ARNs, IAM answers per resource (``ResourceSpecificResults``), missing context included.
+IAM is global -- one endpoint, one request rate per account -- so every
 request takes a token from one bucket per account (:data:`IAM_BUCKET`, halved when
 throttled); throttling, server errors and connection faults are retried as probes are
 (:mod:`~awsprobe.probing.retry`).
@@ -36,7 +40,10 @@ warning naming the permission, and no simulated results.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -57,6 +64,8 @@ from awsprobe.model import Identity, Outcome, ProbeResult, Simulation, Source
 from awsprobe.probing.options import RunOptions
 from awsprobe.probing.pacing import RATE_MARGIN, Clock, TokenBucket
 from awsprobe.probing.retry import JITTER, backoff_delay, is_retryable
+from awsprobe.reference import action_facts
+from awsprobe.tables import GLOBAL_ENDPOINT_REGIONS, GLOBAL_ENDPOINT_UNKNOWN
 
 __all__ = [
     "BATCH",
@@ -214,14 +223,19 @@ def _simulation(raw: Mapping[str, Any], principal: str, top: Mapping[str, Any]) 
 
 
 def _evaluations(raw: Mapping[str, Any], principal: str) -> Iterator[Simulation]:
-    """One simulation per resource of an ``EvaluationResult`` (per-resource results when
-    the answer breaks it down by several resources)."""
+    """One simulation per resource of an ``EvaluationResult``: its
+    ``ResourceSpecificResults`` when it has them (given ``ResourceArns``, IAM reports the
+    decision and the missing context keys per resource there), each with the top level's
+    missing keys too; else the result itself."""
     specific = list(raw.get("ResourceSpecificResults") or ())
-    if len(specific) > 1:
-        for row in specific:
-            yield _simulation(row, principal, raw)
+    if not specific:
+        yield _simulation(raw, principal, raw)
         return
-    yield _simulation(raw, principal, raw)
+    top = tuple(str(k) for k in raw.get("MissingContextValues") or ())
+    for row in specific:
+        found = _simulation(row, principal, raw)
+        missing = tuple(dict.fromkeys((*found.missing_context, *top)))
+        yield dataclasses.replace(found, missing_context=missing)
 
 
 @dataclass
@@ -285,33 +299,43 @@ class Simulator:
         When IAM refuses the principal itself (``AccessDenied``, ``NoSuchEntity``),
         :attr:`refused` says why and nothing more is asked (then or later).
         """
-        groups: dict[tuple[str, ...], list[str]] = {}
+        groups: dict[tuple[tuple[str, ...], str | None], list[str]] = {}
+        parsed = parse_arn(self.principal) or parse_arn(self.identity.arn)
+        in_aws = parsed is None or parsed.partition == "aws"
         for action in dict.fromkeys(actions):
-            prefix = action.split(":", 1)[0]
-            arns = _arns_for(prefix, region, resource_arns or {})
-            groups.setdefault(arns, []).append(action)
+            arns = _arns_for(action, region, resource_arns or {})
+            asked_region = requested_region(action.split(":", 1)[0], region, in_aws)
+            groups.setdefault((arns, asked_region), []).append(action)
         found: list[Asked] = []
-        for arns, names in groups.items():
+        for (arns, asked_region), names in groups.items():
             for start in range(0, len(names), BATCH):
                 if self.refused is not None:
                     return found
-                found += self._batch(names[start : start + BATCH], region, arns)
+                batch = names[start : start + BATCH]
+                found += self._batch(batch, region, arns, asked_region)
         return found
 
-    def _batch(self, actions: Sequence[str], region: str, arns: tuple[str, ...]) -> list[Asked]:
+    def _batch(
+        self,
+        actions: Sequence[str],
+        region: str,
+        arns: tuple[str, ...],
+        requested: str | None,
+    ) -> list[Asked]:
         spelled = {a.lower(): a for a in actions}
         params: dict[str, Any] = {
             "PolicySourceArn": self.principal,
             "ActionNames": list(actions),
-            "ContextEntries": [
+            "MaxItems": MAX_ITEMS,
+        }
+        if requested is not None:
+            params["ContextEntries"] = [
                 {
                     "ContextKeyName": "aws:RequestedRegion",
                     "ContextKeyType": "string",
-                    "ContextKeyValues": [region],
+                    "ContextKeyValues": [requested],
                 }
-            ],
-            "MaxItems": MAX_ITEMS,
-        }
+            ]
         if arns != ("*",):
             params["ResourceArns"] = list(arns)
         found: list[Asked] = []
@@ -414,16 +438,58 @@ class IamPace:
             self._get(account).slow_down()
 
 
+def requested_region(prefix: str, region: str, in_aws_partition: bool = True) -> str | None:
+    """What ``aws:RequestedRegion`` holds for a request of ``prefix`` meant for ``region``:
+    the region itself, or for a global service with one endpoint, that endpoint's region
+    (:data:`~awsprobe.tables.GLOBAL_ENDPOINT_REGIONS`, ``aws`` partition only). ``None``
+    (the simulator is not told) for a global service whose endpoint's region is not
+    documented: a policy that tests the key then makes the answer inconclusive."""
+    if prefix in GLOBAL_ENDPOINT_REGIONS:
+        return GLOBAL_ENDPOINT_REGIONS[prefix] if in_aws_partition else None
+    if prefix in GLOBAL_ENDPOINT_UNKNOWN:
+        return None
+    return region
+
+
 def _arns_for(
-    prefix: str, region: str, resource_arns: Mapping[str, Sequence[str]]
+    action: str, region: str, resource_arns: Mapping[str, Sequence[str]]
 ) -> tuple[str, ...]:
-    """The ARNs to simulate ``prefix``'s actions against in ``region`` (else ``*``)."""
+    """The ARNs to simulate ``action`` against in ``region``: those given for its prefix
+    (region part empty or ``region``) that are of a resource type the reference lists for
+    the action (matched on the type's ARN format); ``*`` when none is, or the action acts
+    on no resource type (AWS authorizes it on ``*``)."""
+    given = resource_arns.get(action.split(":", 1)[0], ())
+    if not given:
+        return ("*",)
+    facts = action_facts(action)
+    formats = [_arn_pattern(t.arn) for t in (facts.resource_types if facts else ()) if t.arn]
     chosen = []
-    for arn in resource_arns.get(prefix, ()):
+    for arn in given:
         parsed = parse_arn(arn)
-        if parsed is not None and parsed.region in ("", region):
+        if parsed is None or parsed.region not in ("", region):
+            continue
+        if any(pattern.fullmatch(arn) for pattern in formats):
             chosen.append(arn)
     return tuple(chosen) or ("*",)
+
+
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+@functools.cache
+def _arn_pattern(arn_format: str) -> re.Pattern[str]:
+    """The reference's ARN format (``arn:${Partition}:s3:::${BucketName}/${ObjectName}``)
+    as a pattern: a variable is one or more characters other than ``:`` and ``/``, except
+    a last one that follows a ``/`` (an object key, a path), which may hold both."""
+    parts = _VARIABLE.split(arn_format)
+    out = []
+    for number, literal in enumerate(parts):
+        out.append(re.escape(literal))
+        if number == len(parts) - 1:
+            break
+        last = number == len(parts) - 2 and parts[-1] == ""
+        out.append(".+" if last and literal.endswith("/") else "[^:/]*")
+    return re.compile("".join(out))
 
 
 def group_arns(arns: Iterable[str]) -> dict[str, tuple[str, ...]]:

@@ -23,7 +23,9 @@ true for a negated operator, true with ``...IfExists``, true under
 ``ForAllValues:``, false under ``ForAnyValue:``; ``Null`` tests presence.
 Policy variables (:mod:`awsprobe.sandbox.variables`) are replaced in
 ``Resource`` and in string, ARN and Bool condition values of 2012-10-17
-documents only. Malformed statements never apply.
+documents only; each variable's key counts as looked up (:attr:`Decision.keys_read`),
+and as missing when the request lacks it (:attr:`Decision.keys_missing`), even
+with a default. Malformed statements never apply.
 
 *The sandbox never lies.* What the guide leaves undocumented or the evaluator
 cannot read (a number that is no number, a multivalued key used as a variable,
@@ -58,6 +60,7 @@ from awsprobe.sandbox.variables import (
     literal,
     substitute,
     supports_variables,
+    variable_keys,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,9 +99,9 @@ class Decision:
     order of :data:`LAYERS`) for an explicit deny, the identity policies' applying
     Allow statements when allowed, nothing for an implicit deny. ``layer`` names
     where a denial comes from (:data:`LAYERS`). ``keys_read`` lists the condition
-    keys the evaluation looked up (as the policies spell them), ``keys_missing``
-    those of them the request did not have, and ``unjudged`` what the evaluator
-    could not judge (see the module's docstring). The last four are explanations:
+    and policy-variable keys the evaluation looked up (as the policies spell them),
+    ``keys_missing`` those of them the request did not have, and ``unjudged`` what
+    the evaluator could not judge (see the module's docstring). The last four are explanations:
     two decisions that differ only in them are equal.
     """
 
@@ -200,6 +203,12 @@ class _Trace:
             self.read.append(key)
         if not present and key not in self.missing:
             self.missing.append(key)
+
+    def variables_read(self, text: str, keys: Mapping[str, tuple[str, ...]]) -> None:
+        """Each policy variable's key in ``text`` looked up, present or absent (its
+        element's verdict depends on it either way)."""
+        for key in variable_keys(text):
+            self.looked_up(key, bool(keys.get(key.lower())))
 
     def cannot_judge(self, why: str) -> None:
         if why not in self.unjudged:
@@ -488,6 +497,7 @@ def _resource_hit(
                 "where IAM does not allow one"
             )
             return None
+        trace.variables_read(text, keys)
         substituted = substitute(text, keys, True)
         if substituted is Unresolved.ABSENT:
             # the entry does not match; whether its NotResource then applies is undocumented
@@ -587,6 +597,7 @@ def _late_value(
     operator: Operator, value: str, keys: Mapping[str, tuple[str, ...]], trace: _Trace
 ) -> Any:
     """A condition value with policy variables, read in this request's context."""
+    trace.variables_read(value, keys)
     substituted = substitute(value, keys, operator.wildcards)
     if substituted is Unresolved.ABSENT:
         if operator.negated:

@@ -33,7 +33,13 @@ provided by one of the input parameters": so the sandbox supplies no global
 key of its own (no ``aws:PrincipalArn``, ``aws:username``, ``aws:CurrentTime``,
 ``aws:RequestedRegion``...). A key the decision read and the entries lack is
 absent -- IAM's absent-key rules apply -- and is listed in
-``MissingContextValues`` (:attr:`Decision.keys_missing`, as the policy spells it).
+``MissingContextValues`` (:attr:`Decision.keys_missing`, as the policy spells it):
+a condition's key, or a policy variable's (``${aws:username}``) in a
+``Resource`` or a condition value. With ``ResourceArns`` each resource's
+``ResourceSpecificResults`` member lists its own, and the top level "the
+deduplicated set of missing context values across all requested resources";
+without, the top level alone. Keys only SCPs read are not listed ("This field
+doesn't include context keys referenced by service control policies").
 
 *The answer*, per the API Reference's current note on ``EvaluationResult``: one
 result per action, whatever the number of ``ResourceArns``; its decision is
@@ -540,6 +546,9 @@ class _Simulation:
             boundary=boundary.document if boundary is not None else None,
             scps=scps,
         )
+        # MissingContextValues "doesn't include context keys referenced by service
+        # control policies (SCPs)" (API Reference, EvaluationResult)
+        self.without_scps = PolicySet(self.policies.identity, self.policies.boundary)
         self._where: dict[int, _Matched] = {}
         for source in (*identity, *((boundary,) if boundary else ())):
             for index, statement in enumerate(_statement_list(source.document)):
@@ -555,16 +564,16 @@ class _Simulation:
         else:
             name = "explicitDeny" if decision.explicit_deny else "implicitDeny"
         matched = tuple(self._where[id(s)] for s in decision.matched if id(s) in self._where)
+        missing = decision.keys_missing
         by_organizations = None
         if self.scps:
             alone = PolicySet(identity=(FULL_AWS_ACCESS,), scps=self.scps)
             by_organizations = authorize(alone, request).allowed
+            missing = authorize(self.without_scps, request).keys_missing
         by_boundary = None
         if self.boundary is not None:
             by_boundary = authorize(PolicySet(identity=(self.boundary.document,)), request).allowed
-        return _Verdict(
-            resource, name, matched, decision.keys_missing, by_organizations, by_boundary
-        )
+        return _Verdict(resource, name, matched, missing, by_organizations, by_boundary)
 
 
 def _statement_list(document: Mapping[str, Any]) -> list[Any]:
@@ -610,6 +619,9 @@ def _result(
     worst = max(verdicts, key=lambda v: _RANK[v.decision])  # the first of the most restrictive
     deciding = [v for v in verdicts if v.decision == worst.decision]
     matched = _unique(m for v in deciding for m in v.matched)
+    # with ResourceArns each resource's missing keys are in its ResourceSpecificResults
+    # member, and "in the top-level result, this field contains the deduplicated set of
+    # missing context values across all requested resources" (API Reference, EvaluationResult)
     missing = _unique(k for v in verdicts for k in v.missing)
     parts = [
         f"<EvalActionName>{escape(action)}</EvalActionName>",

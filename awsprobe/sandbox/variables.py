@@ -95,6 +95,15 @@ def _forget() -> None:
     _parts.cache_clear()
 
 
+def variable_keys(text: str) -> tuple[str, ...]:
+    """The keys of ``text``'s variables, as written, in order (escapes such as ``${*}`` are none).
+
+    Each is a key the evaluation of ``text`` looks up, whether the request has it or
+    not; a variable with a default names its key all the same.
+    """
+    return tuple(name for kind, name, _ in _parts(text) if kind == "var")
+
+
 def _value(key: str, default: str | None, keys: Mapping[str, tuple[str, ...]]) -> str | Unresolved:
     """A variable's text: its key's only value, else its default."""
     values = keys.get(key.lower(), ())
