@@ -43,7 +43,7 @@ import botocore
 
 from awsprobe._version import __version__
 from awsprobe.errors import NoMatchError, UnknownServiceError, UsageError
-from awsprobe.files import cache_dir, write_atomic
+from awsprobe.files import cache_dir, write_cache
 from awsprobe.reference import ResourceType, action_facts, reference_version
 from awsprobe.tables import (
     ACCESS_LEVEL_OVERRIDES,
@@ -340,12 +340,9 @@ def _write_index(path: Path, index: Mapping[str, ServiceIndex]) -> None:
             for s in index.values()
         },
     }
-    data = json.dumps(payload, sort_keys=True).encode("utf-8")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
-    except OSError as exc:  # a read-only home is fine: the index is rebuilt next time
-        logger.debug("could not cache the dry-run index at %s: %s", path, exc)
+    failed = write_cache(path, json.dumps(payload, sort_keys=True).encode("utf-8"))
+    if failed is not None:  # a read-only home is fine: the index is rebuilt next time
+        logger.debug("could not cache the dry-run index at %s: %s", path, failed)
 
 
 @cache
@@ -656,12 +653,9 @@ def _write_entries(path: Path, key: Mapping[str, Any], entries: Sequence[Catalog
     except _Uncacheable as exc:
         logger.debug("not caching the %s catalog: %s", key["service"], exc)
         return
-    data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
-    except OSError as exc:  # a read-only cache dir is fine: the entries are rebuilt next time
-        logger.debug("could not cache the %s catalog at %s: %s", key["service"], path, exc)
+    failed = write_cache(path, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+    if failed is not None:  # a read-only cache dir is fine: the entries are rebuilt next time
+        logger.debug("could not cache the %s catalog at %s: %s", key["service"], path, failed)
 
 
 class Catalog(Sequence[CatalogEntry]):

@@ -386,7 +386,7 @@ def _selection(args: argparse.Namespace) -> tuple[Catalog, Selection | None]:
 
     Without ``--simulate``, a name or glob that only the reference knows says to add it.
     """
-    from awsprobe.probing.selection import select
+    from awsprobe.probing.selection import select, simulation_would_answer
 
     services, levels = _names(args.services), _names(args.access_level)
     if args.simulate:
@@ -395,11 +395,7 @@ def _selection(args: argparse.Namespace) -> tuple[Catalog, Selection | None]:
     try:
         return load_catalog(services, args.actions, levels), None
     except UsageError as exc:
-        try:
-            simulated = select(services, args.actions, levels).simulated
-        except AwsprobeError:
-            raise exc from None
-        if not simulated:
+        if not simulation_would_answer(services, args.actions, levels):
             raise
         raise type(exc)(
             f"{exc}; add --simulate to answer the actions without a dry run with IAM's "

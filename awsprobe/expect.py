@@ -242,7 +242,9 @@ class Expectations:
             try:
                 entries = list(load_catalog(actions=[item.pattern]))
             except NoMatchError as exc:
-                if _simulated_only(item.pattern):
+                from awsprobe.probing.selection import simulation_would_answer
+
+                if simulation_would_answer(actions=[item.pattern]):
                     raise NoMatchError(
                         f"{self.source}: {exc}; {item.pattern} has no dry run awsprobe sends: "
                         "add --simulate to answer it with IAM's policy simulator (pytest: "
@@ -284,18 +286,6 @@ def _where(item: Expectation, regions: tuple[str, ...]) -> tuple[str, ...]:
     if not where:
         raise UsageError("no region to check: give regions or a default region")
     return where
-
-
-def _simulated_only(pattern: str) -> bool:
-    """Whether ``pattern`` names reference actions that have no dry run (and no catalog
-    entry does): ``--simulate`` would answer it."""
-    from awsprobe.errors import AwsprobeError
-    from awsprobe.probing.selection import select
-
-    try:
-        return bool(select(actions=[pattern]).simulated)
-    except AwsprobeError:
-        return False
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_dir", "write_atomic"]
+__all__ = ["cache_dir", "write_atomic", "write_cache"]
 
 
 def cache_dir() -> Path:
@@ -52,3 +52,14 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_cache(path: Path, data: bytes) -> OSError | None:
+    """Write a cache file atomically, its directory made if need be; the error when it
+    could not be written (a read-only home only costs a rebuild next time), else None."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    except OSError as exc:
+        return exc
+    return None

@@ -92,15 +92,25 @@ def _strings(values: Iterable[Any]) -> set[str]:
 
 
 @cache
-def action_facts(action: str) -> ActionFacts | None:
-    """The reference's facts for ``prefix:Name``, or ``None`` when it does not list the action."""
+def _details(action: str) -> Mapping[str, Any] | None:
+    """The reference's row of ``prefix:Name`` (``None`` when it does not list the action)."""
     prefix, _, name = action.partition(":")
     data = _data()
     if not name or not data.services.service_exists(prefix):
         return None
     if not data.actions.action_exists(prefix, name):
         return None
-    details = data.actions.get_action_details(prefix, name)
+    return MappingProxyType(dict(data.actions.get_action_details(prefix, name)))
+
+
+@cache
+def action_facts(action: str) -> ActionFacts | None:
+    """The reference's facts for ``prefix:Name``, or ``None`` when it does not list the action."""
+    details = _details(action)
+    if details is None:
+        return None
+    prefix = action.partition(":")[0]
+    data = _data()
     keys = _strings(details.get("conditionKeys", ()))
     dependent = _strings(details.get("dependentActions", ()))
     resources = []
@@ -128,13 +138,9 @@ def resource_condition_keys(action: str) -> Mapping[str, tuple[str, ...]] | None
     each resource type the action acts on holds the keys listed in its row of the
     action's table. ``None`` when the reference does not list the action.
     """
-    prefix, _, name = action.partition(":")
-    data = _data()
-    if not name or not data.services.service_exists(prefix):
+    details = _details(action)
+    if details is None:
         return None
-    if not data.actions.action_exists(prefix, name):
-        return None
-    details = data.actions.get_action_details(prefix, name)
     keys = {"": tuple(sorted(_strings(details.get("conditionKeys", ()))))}
     for row in details.get("resourceTypes", ()):
         keys[str(row["name"])] = tuple(sorted(_strings(row.get("conditionKeys", ()))))

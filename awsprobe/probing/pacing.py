@@ -108,15 +108,22 @@ class Pacer:
     wait for the bucket to refill. A throttled action halves its rate.
     """
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        sizes: Callable[[str, str], tuple[float, float]] = bucket_for,
+    ) -> None:
+        """``sizes`` gives the (capacity, refill/s) bucket of a (service, operation):
+        AWS's published limits (:func:`bucket_for`) unless told otherwise."""
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
         self._clock = clock
+        self._sizes = sizes
 
     def _bucket(self, key: tuple[str, str, str, str]) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
-            capacity, rate = bucket_for(key[2], key[3])
+            capacity, rate = self._sizes(key[2], key[3])
             bucket = TokenBucket(capacity, rate * RATE_MARGIN, self._clock())
             self._buckets[key] = bucket
         return bucket

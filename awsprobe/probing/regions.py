@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awsprobe.errors import UsageError
-from awsprobe.files import cache_dir, write_atomic
+from awsprobe.files import cache_dir, write_cache
 from awsprobe.guard import core_session, guarded_client
 
 __all__ = ["ALL_REGIONS", "DEFAULT_REGION", "resolve_regions", "session_region"]
@@ -93,11 +93,9 @@ def _known_regions(core: botocore.session.Session) -> set[str]:
     regions: set[str] = set()
     for partition in core.get_available_partitions():
         regions.update(core.get_available_regions("ec2", partition_name=partition))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps(sorted(regions)).encode("utf-8"))
-    except OSError as exc:  # a read-only home is fine: read botocore's data next time
-        logger.debug("could not cache the region names at %s: %s", path, exc)
+    failed = write_cache(path, json.dumps(sorted(regions)).encode("utf-8"))
+    if failed is not None:  # a read-only home is fine: read botocore's data next time
+        logger.debug("could not cache the region names at %s: %s", path, failed)
     return regions
 
 

@@ -42,7 +42,7 @@ from awsprobe.catalog import (
     parse_access_levels,
     parse_services,
 )
-from awsprobe.errors import NoMatchError, UnknownServiceError
+from awsprobe.errors import AwsprobeError, NoMatchError, UnknownServiceError
 from awsprobe.tables import AccessLevel
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "iam_prefix",
     "reference_actions",
     "select",
+    "simulation_would_answer",
 ]
 
 
@@ -208,3 +209,17 @@ def _catalog(
         return list(load_catalog(list(services), globs or None, access_levels))
     except NoMatchError:
         return []
+
+
+def simulation_would_answer(
+    services: Iterable[str] | str | None = None,
+    actions: Iterable[str] | str | None = None,
+    access_levels: Iterable[str] | str | None = None,
+) -> bool:
+    """Whether ``--simulate`` would answer some of this selection (reference actions that
+    have no dry run): what a name or glob without dry runs says to add. A selection that
+    is bad in any case (an unknown name) is not one."""
+    try:
+        return bool(select(services, actions, access_levels).simulated)
+    except AwsprobeError:
+        return False

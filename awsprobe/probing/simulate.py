@@ -26,8 +26,9 @@ region) that are of a resource type the reference lists for the action -- an act
 no resource type, or none of whose types a given ARN is, is asked about ``*``. Given
 ARNs, IAM answers per resource (``ResourceSpecificResults``), missing context included.
 IAM is global -- one endpoint, one request rate per account -- so every
-request takes a token from one bucket per account (:data:`IAM_BUCKET`, halved when
-throttled); throttling, server errors and connection faults are retried as probes are
+request takes a token from one bucket per account (:data:`IAM_BUCKET`, a
+:class:`~awsprobe.probing.pacing.Pacer` bucket, halved when throttled); throttling,
+server errors and connection faults are retried as probes are
 (:mod:`~awsprobe.probing.retry`).
 
 What an answer means (:func:`verdict`): ``allowed`` only for ``EvalDecision`` ``allowed``
@@ -44,7 +45,6 @@ import dataclasses
 import functools
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +62,7 @@ from awsprobe.guard import close_client, guarded_client
 from awsprobe.identity.principal import PrincipalType, parse_principal
 from awsprobe.model import Identity, Outcome, ProbeResult, Simulation, Source
 from awsprobe.probing.options import RunOptions
-from awsprobe.probing.pacing import RATE_MARGIN, Clock, TokenBucket
+from awsprobe.probing.pacing import Clock, Pacer
 from awsprobe.probing.retry import JITTER, backoff_delay, is_retryable
 from awsprobe.reference import action_facts
 from awsprobe.tables import GLOBAL_ENDPOINT_REGIONS, GLOBAL_ENDPOINT_UNKNOWN
@@ -90,6 +90,8 @@ MAX_ITEMS: Final = 1000
 #: IAM publishes no request rate for its API, and it is one endpoint for the whole
 #: account: a modest bucket of (capacity, refill per second), halved when throttled.
 IAM_BUCKET: Final = (5.0, 2.0)
+#: IAM's one endpoint, as a region for the pacer's buckets.
+_GLOBAL: Final = "aws-global"
 #: The path of every IAM Identity Center role (IAM User Guide, "Service-linked roles for
 #: IAM Identity Center"; the role names start with ``AWSReservedSSO_``).
 SSO_ROLE_PATH: Final = "/aws-reserved/sso.amazonaws.com/"
@@ -408,34 +410,19 @@ class Simulator:
 
 
 class IamPace:
-    """One :class:`~awsprobe.probing.pacing.TokenBucket` per account for IAM's one endpoint."""
+    """The :class:`~awsprobe.probing.pacing.Pacer` for IAM's one endpoint: one bucket per
+    account (:data:`IAM_BUCKET`), whatever the region."""
 
-    def __init__(
-        self, clock: Clock = time.monotonic, bucket: tuple[float, float] = IAM_BUCKET
-    ) -> None:
-        self._clock = clock
-        self._bucket = bucket
-        self._lock = threading.Lock()
-        self._buckets: dict[str, TokenBucket] = {}
-
-    def _get(self, account: str) -> TokenBucket:
-        found = self._buckets.get(account)
-        if found is None:
-            capacity, rate = self._bucket
-            found = self._buckets[account] = TokenBucket(
-                capacity, rate * RATE_MARGIN, self._clock()
-            )
-        return found
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._pacer = Pacer(clock, sizes=lambda _service, _operation: IAM_BUCKET)
 
     def delay(self, account: str) -> float:
         """Take a token; how long to wait before sending."""
-        with self._lock:
-            return self._get(account).take(self._clock())
+        return self._pacer.delay(account, _GLOBAL, "iam", "SimulatePrincipalPolicy")
 
     def throttled(self, account: str) -> None:
         """IAM throttled this account: halve its refill rate."""
-        with self._lock:
-            self._get(account).slow_down()
+        self._pacer.throttled(account, _GLOBAL, "iam", "SimulatePrincipalPolicy")
 
 
 def requested_region(prefix: str, region: str, in_aws_partition: bool = True) -> str | None:

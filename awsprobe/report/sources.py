@@ -31,7 +31,6 @@ __all__ = [
     "CROSS_CHECK_TITLE",
     "SIMULATED",
     "SIMULATED_LEGEND",
-    "compared",
     "cross_check_html",
     "cross_check_lines",
     "disagreement_line",
@@ -138,13 +137,6 @@ def why_line(result: ProbeResult) -> str | None:
 # -- the cross-check -----------------------------------------------------------------
 
 
-def compared(matrix: Matrix) -> int:
-    """How many dry runs the cross-check held against the simulator
-    (:attr:`Matrix.cross_checked`: those that decided on the placeholder request, for an
-    action the simulator answered without missing context)."""
-    return matrix.cross_checked
-
-
 def _several(matrix: Matrix, disagreements: Sequence[Disagreement]) -> bool:
     return len(matrix.all_identities) > 1 or len({d.identity for d in disagreements}) > 1
 
@@ -165,7 +157,7 @@ def disagreement_line(disagreement: Disagreement, *, identity: bool = False) -> 
 
 
 def _no_disagreement(matrix: Matrix) -> str:
-    dry_runs = _plural(compared(matrix), "dry run", "dry runs")
+    dry_runs = _plural(matrix.cross_checked, "dry run", "dry runs")
     return f"cross-check: {dry_runs} compared, no disagreement"
 
 
@@ -184,7 +176,7 @@ def cross_check_lines(matrix: Matrix, *, tablefmt: str | None = None) -> list[st
     several = _several(matrix, found)
     title = (
         f"{CROSS_CHECK_TITLE} ({_plural(len(found), 'disagreement', 'disagreements')}, "
-        f"{_plural(compared(matrix), 'dry run', 'dry runs')} compared):"
+        f"{_plural(matrix.cross_checked, 'dry run', 'dry runs')} compared):"
     )
     if tablefmt is None:
         return [title, *(f"  {disagreement_line(d, identity=several)}" for d in found)]
@@ -221,7 +213,7 @@ def cross_check_html(matrix: Matrix) -> str:
         + f"<td>{e(d.simulated)}</td><td>{e(_likely(d))}</td></tr>"
         for d in found
     )
-    compared_text = _plural(compared(matrix), "dry run", "dry runs")
+    compared_text = _plural(matrix.cross_checked, "dry run", "dry runs")
     return (
         f"<h2>{e(CROSS_CHECK_TITLE)}</h2>\n"
         f"<p>{_plural(len(found), 'disagreement', 'disagreements')}, {e(compared_text)} "
