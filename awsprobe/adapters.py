@@ -9,10 +9,18 @@ What each private attribute buys, and what happens without it:
 
 * the event emitter's ``_alias_name_cache`` and ``_event_aliases``: clients share one
   event-name alias cache (benchmarks, figure 3); without them each client keeps its own;
+* ``ClientMeta._service_model``: a run's clients of one service (one per region) share
+  one parsed service model, so botocore resolves each operation's shapes once per run
+  instead of once per region (benchmarks, figure 4); without it each client keeps its own;
 * ``boto3.Session._session``: the botocore session inside a boto3 one; without it only
   botocore sessions are accepted;
 * the urllib3 pools under ``client._endpoint``: connections are closed now, not at
   garbage collection; without them ``client.close()`` alone;
+* ``client._endpoint.http_session`` and, in botocore's ``URLLib3Session``, ``_verify``,
+  ``_proxy_config``, ``_cert_file`` and ``_socket_options``: the probe clients send
+  through :mod:`awsprobe.transport` with botocore's own TLS, proxy and socket
+  settings (benchmarks, figures 2 and 4); without any of them the client keeps
+  botocore's session;
 * ``RefreshableCredentials._protected_refresh`` and ``_refresh_lock``: a refresh now,
   under botocore's own lock; without them the public path (botocore refreshes near
   expiry);
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 __all__ = [
@@ -31,10 +40,15 @@ __all__ = [
     "alias_cache",
     "botocore_session_of",
     "close_pools",
+    "close_session_pools",
     "credentials_expiry",
     "force_refresh",
     "has_private_refresh",
+    "http_session_of",
+    "plain_transport_settings",
     "set_alias_cache",
+    "set_http_session",
+    "set_service_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +68,22 @@ def set_alias_cache(events: Any, cache: dict[str, str]) -> None:
     events._alias_name_cache = cache
 
 
+def set_service_model(client: Any, model: Any) -> bool:
+    """Give ``client`` ``model`` as its service model; False (and nothing changed) when
+    botocore no longer keeps it in ``client.meta._service_model``.
+
+    Only for a model of the same service built from the same loaded description: a
+    :class:`~botocore.model.ServiceModel` holds no region, so clients of every region can
+    share one (and its per-operation caches).
+    """
+    meta = getattr(client, "meta", None)
+    current = getattr(meta, "_service_model", None)
+    if current is None or getattr(meta, "service_model", None) is not current:
+        return False
+    meta._service_model = model  # type: ignore[union-attr]
+    return True
+
+
 def botocore_session_of(session: Any) -> Any:
     """The botocore session inside a boto3 ``Session`` (its ``_session``), else ``session``."""
     return getattr(session, "_session", session)
@@ -65,14 +95,80 @@ def close_pools(client: Any) -> bool:
     ``client.close()`` clears urllib3's pool manager, which (urllib3 2.x) no longer
     closes the pools it drops: the caller still calls ``client.close()`` after this.
     """
+    endpoint = getattr(client, "_endpoint", None)
+    return close_session_pools(getattr(endpoint, "http_session", None))
+
+
+def close_session_pools(http_session: Any) -> bool:
+    """Close the urllib3 pools of botocore's HTTP session (see :func:`close_pools`);
+    False when they cannot be found (another implementation: its ``close()`` alone)."""
+    inner = getattr(http_session, "inner", None)  # awsprobe.transport's, around botocore's
+    if inner is not None:
+        return close_session_pools(inner)
     try:
-        manager = client._endpoint.http_session._manager
-        pools = list(manager.pools._container.values())
-    except AttributeError:  # another HTTP session implementation: rely on close()
+        pools = list(http_session._manager.pools._container.values())
+    except AttributeError:
         return False
     for pool in pools:
         pool.close()
     return True
+
+
+def http_session_of(client: Any) -> Any | None:
+    """The HTTP session a client sends through (``client._endpoint.http_session``), or
+    ``None`` when botocore moved it."""
+    endpoint = getattr(client, "_endpoint", None)
+    session = getattr(endpoint, "http_session", None)
+    return session if callable(getattr(session, "send", None)) else None
+
+
+def set_http_session(client: Any, session: Any) -> bool:
+    """Make ``client`` send through ``session`` (only after :func:`http_session_of` found one)."""
+    endpoint = getattr(client, "_endpoint", None)
+    if endpoint is None or not hasattr(endpoint, "http_session"):
+        return False
+    endpoint.http_session = session
+    return True
+
+
+def plain_transport_settings(
+    http_session: Any,
+) -> tuple[bool | str, str | None, tuple[tuple[int, int, int], ...], Callable[[str], Any]] | None:
+    """What botocore's ``URLLib3Session`` was configured with: (verify, the CA bundle
+    ``True`` stands for, socket options, "which proxy for this URL"); ``None`` when it is
+    another session, uses a client certificate, or keeps any of these elsewhere.
+
+    ``verify`` is botocore's resolved value: ``verify=``, else the ``ca_bundle`` setting
+    (``AWS_CA_BUNDLE``), else ``REQUESTS_CA_BUNDLE``, else ``True`` (its default bundle,
+    :func:`botocore.httpsession.get_cert_path`).
+    """
+    from botocore.httpsession import URLLib3Session
+
+    if type(http_session) is not URLLib3Session:
+        return None
+    verify = getattr(http_session, "_verify", None)
+    proxies = getattr(http_session, "_proxy_config", None)
+    proxy_for = getattr(proxies, "proxy_url_for", None)
+    options = getattr(http_session, "_socket_options", None)
+    if getattr(http_session, "_cert_file", "missing") is not None:
+        return None  # a client certificate (or botocore moved it): botocore sends
+    if not isinstance(verify, bool | str) or not callable(proxy_for):
+        return None
+    if not isinstance(options, list) or not all(
+        isinstance(o, tuple) and len(o) == 3 and all(isinstance(v, int) for v in o) for o in options
+    ):
+        return None
+    ca_file: str | None = None
+    if verify is True:
+        try:
+            from botocore.httpsession import get_cert_path
+
+            ca_file = get_cert_path(True)
+        except (ImportError, OSError):
+            return None
+        if not isinstance(ca_file, str):
+            return None
+    return verify, ca_file, tuple(options), proxy_for
 
 
 #: botocore's private method that refreshes now, and the lock it must be called under.

@@ -37,7 +37,13 @@ from botocore.config import Config
 from botocore.model import ServiceModel
 
 from awsprobe import strictjson
-from awsprobe.adapters import alias_cache, botocore_session_of, close_pools, set_alias_cache
+from awsprobe.adapters import (
+    alias_cache,
+    botocore_session_of,
+    close_pools,
+    set_alias_cache,
+    set_service_model,
+)
 from awsprobe.catalog import dry_run_member
 from awsprobe.errors import UnsafeRequestError, UsageError
 from awsprobe.tables import is_read_only
@@ -46,12 +52,14 @@ __all__ = [
     "EXEMPT_OPERATIONS",
     "EXEMPT_PARAMETERS",
     "GUARD_MARKER",
+    "ModelShare",
     "check_request",
     "close_client",
     "core_session",
     "guarded_client",
     "install_guard",
     "share_alias_cache",
+    "share_service_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -197,6 +205,29 @@ def share_alias_cache(client: BaseClient) -> bool:
     return True
 
 
+#: Parsed service models shared by the clients of one run, keyed by service name, API
+#: version and the loaded description they were built from (see share_service_model).
+ModelShare = dict[tuple[str, str | None, int], ServiceModel]
+
+
+def share_service_model(client: BaseClient, models: ModelShare) -> bool:
+    """Let ``client`` use the run's parsed model of its service; True when it does.
+
+    botocore builds a new :class:`~botocore.model.ServiceModel` for every client, and
+    resolves each operation's shapes again on a client's first call of it: in a sweep
+    of many regions that is most of the per-call cost left after the alias cache
+    (benchmarks, figure 4). A model holds no region, so the clients of one service share
+    one when they were built from the same loaded description (the loader's cached
+    JSON, compared by identity: a model from another data path is never shared).
+    ``models`` is the run's own, dropped with the run, so a long-lived process keeps no
+    model it no longer uses.
+    """
+    model = client.meta.service_model
+    key = (model.service_name, model.api_version, id(model.metadata))
+    shared = models.setdefault(key, model)
+    return shared is model or set_service_model(client, shared)
+
+
 def core_session(session: Any = None) -> botocore.session.Session:
     """The botocore session behind ``session`` (a boto3 Session, a botocore Session, or
     ``None`` for the default credential chain)."""
@@ -229,6 +260,7 @@ def guarded_client(
     config: Config | None = None,
     verify: bool | str | None = None,
     allow: frozenset[tuple[str, str]] = frozenset(),
+    models: ModelShare | None = None,
 ) -> BaseClient:
     """Create a botocore client the normal way, with the guard installed.
 
@@ -236,7 +268,8 @@ def guarded_client(
     or ``None`` (the default credential chain). Clients are built through
     botocore, so ``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``,
     profiles and every other botocore setting apply as usual. This is the only
-    way awsprobe creates clients.
+    way awsprobe creates clients. ``models``: share parsed service models with the other
+    clients given the same mapping (:func:`share_service_model`).
     """
     core = core_session(session)
     client = core.create_client(
@@ -247,6 +280,8 @@ def guarded_client(
         verify=verify,
     )
     share_alias_cache(client)
+    if models is not None:
+        share_service_model(client, models)  # before the guard, which reads the model
     return install_guard(client, allow=allow)
 
 

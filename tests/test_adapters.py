@@ -82,3 +82,64 @@ def test_botocore_still_keeps_the_expiry_of_refreshable_credentials() -> None:
 def test_without_an_expiry_there_is_none() -> None:
     """Static credentials (or a botocore that renamed it) say no expiry."""
     assert adapters.credentials_expiry(SimpleNamespace()) is None
+
+
+def test_botocore_still_keeps_the_client_service_model_in_its_meta() -> None:
+    """``client.meta._service_model`` is still what ``meta.service_model`` returns, and
+    setting it gives the client another model."""
+    client, other = _client(), _client()
+    assert adapters.set_service_model(client, other.meta.service_model) is True, (
+        "botocore moved ClientMeta._service_model: see awsprobe/adapters.py"
+    )
+    assert client.meta.service_model is other.meta.service_model
+
+
+def test_without_the_meta_service_model_slot_the_client_keeps_its_own() -> None:
+    """A client whose meta has no such attribute (or a property that ignores it) is left
+    alone and the adapter says so."""
+    own = object()
+    assert adapters.set_service_model(SimpleNamespace(meta=SimpleNamespace()), own) is False
+    moved = SimpleNamespace(meta=SimpleNamespace(service_model=own, _service_model=object()))
+    assert adapters.set_service_model(moved, object()) is False
+    assert moved.meta.service_model is own
+
+
+def test_botocore_still_keeps_the_http_session_and_its_settings_where_awsprobe_reads_them() -> None:
+    """``client._endpoint.http_session`` is botocore's URLLib3Session, and its resolved
+    verify value, CA bundle, socket options and proxy lookup can still be read."""
+    import socket
+
+    from botocore.httpsession import URLLib3Session
+
+    client = _client()
+    inner = adapters.http_session_of(client)
+    assert isinstance(inner, URLLib3Session), "botocore moved the HTTP session: see adapters.py"
+    found = adapters.plain_transport_settings(inner)
+    assert found is not None, "botocore moved URLLib3Session's settings: see adapters.py"
+    verify, ca_file, options, proxy_for = found
+    # True (botocore's default bundle, named) unless AWS_CA_BUNDLE/REQUESTS_CA_BUNDLE say
+    assert verify is True or isinstance(verify, str)
+    assert isinstance(ca_file, str) if verify is True else ca_file is None
+    assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in options
+    assert proxy_for("https://ec2.us-east-1.amazonaws.com/") is None
+    assert adapters.set_http_session(client, inner) is True
+
+
+def test_without_botocores_http_session_the_client_keeps_its_own_transport() -> None:
+    """Another session type, a client certificate, or settings botocore moved: no
+    settings, so awsprobe.transport leaves the client alone; a client without the
+    endpoint attribute cannot be given a session."""
+    from botocore.httpsession import URLLib3Session
+
+    assert adapters.http_session_of(SimpleNamespace()) is None
+    assert adapters.set_http_session(SimpleNamespace(), object()) is False
+    assert adapters.plain_transport_settings(object()) is None
+    assert adapters.plain_transport_settings(URLLib3Session(client_cert="/x.pem")) is None
+    moved = URLLib3Session()
+    del moved._verify
+    assert adapters.plain_transport_settings(moved) is None
+    odd = URLLib3Session(socket_options=[("not", "a", "triple")])
+    assert adapters.plain_transport_settings(odd) is None
+    with_ca = adapters.plain_transport_settings(URLLib3Session(verify="/etc/ca.pem"))
+    assert with_ca is not None
+    assert with_ca[:2] == ("/etc/ca.pem", None)

@@ -471,3 +471,32 @@ def test_guarded_clients_share_one_event_alias_cache() -> None:
     assert share_alias_cache(other) is False
     west.meta.events.emit("awsprobe-test.kms.ListKeys")
     assert "awsprobe-test.kms.ListKeys" in east.meta.events._alias_name_cache
+
+
+def test_clients_of_one_run_share_the_parsed_service_model_per_service() -> None:
+    """Clients given the same ``models`` mapping share one ServiceModel per service (one
+    parse of each operation for every region), never across services or across loaded
+    descriptions (another session's loader: another data path could hold another model),
+    and a sharing client still refuses a request without its flag."""
+    import botocore.session
+
+    from awsprobe.guard import ModelShare, guarded_client
+
+    session = botocore.session.get_session()
+    session.set_credentials("AKIAFAKEFAKEFAKEFAKE", "fake-secret")
+    models: ModelShare = {}
+    east = guarded_client(session, "ec2", region="us-east-1", models=models)
+    west = guarded_client(session, "ec2", region="us-west-2", models=models)
+    kms = guarded_client(session, "kms", region="us-west-2", models=models)
+    alone = guarded_client(session, "ec2", region="eu-west-1")
+    other = botocore.session.get_session()
+    other.set_credentials("AKIAFAKEFAKEFAKEFAKE", "fake-secret")
+    elsewhere = guarded_client(other, "ec2", region="eu-west-1", models=models)
+    assert west.meta.service_model is east.meta.service_model
+    assert west.meta.region_name == "us-west-2"
+    assert kms.meta.service_model is not east.meta.service_model
+    assert alone.meta.service_model is not east.meta.service_model
+    assert elsewhere.meta.service_model is not east.meta.service_model
+    assert len(models) == 3
+    with pytest.raises(UnsafeRequestError):
+        west.describe_vpcs()

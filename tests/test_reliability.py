@@ -42,7 +42,7 @@ from botocore.model import Shape
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from awsprobe import cli
+from awsprobe import cli, transport
 from awsprobe.catalog import Catalog, CatalogEntry, load_catalog
 from awsprobe.classify import ErrorKind, Outcome
 from awsprobe.errors import (
@@ -227,7 +227,8 @@ PERMANENT = [
     pytest.param(Fault.close(), ErrorKind.CONNECTION, "ConnectionClosedError", True, id="closed"),
     pytest.param(Fault.hang(), ErrorKind.CONNECTION, "ReadTimeoutError", True, id="never-answers"),
     pytest.param(_NOT_HTTP, ErrorKind.CONNECTION, "ConnectionClosedError", True, id="not-http"),
-    pytest.param(_TRUNCATED, ErrorKind.CONNECTION, "ResponseParserError", False, id="truncated"),
+    # a body shorter than its Content-Length: the connection closed early (a fault, retried)
+    pytest.param(_TRUNCATED, ErrorKind.CONNECTION, "ConnectionClosedError", True, id="truncated"),
     pytest.param(_MALFORMED_XML, ErrorKind.CONNECTION, "ResponseParserError", False, id="bad-xml"),
 ]
 
@@ -2023,7 +2024,13 @@ def test_tls_verification_is_on_by_default() -> None:
     with Runner(_session(), identity=IDENTITY) as runner:
         assert runner.options.verify in (None, True)
         client = runner.client("ec2", "us-east-1")
-        assert client._endpoint.http_session._verify not in (False, None)
+        light = client._endpoint.http_session
+        assert isinstance(light, transport.LightSession)  # awsprobe's transport, in front
+        assert light.inner._verify not in (False, None)  # botocore's session behind it
+        assert light.settings.verify not in (False, None)
+        context = light._context()
+        assert context.verify_mode is ssl.CERT_REQUIRED
+        assert context.check_hostname is True
 
 
 class _Stop(UsageError):

@@ -173,6 +173,20 @@ def test_one_client_per_service_and_region_is_reused() -> None:
         assert first.meta.config.max_pool_connections == runner.options.workers
 
 
+def test_a_runs_clients_share_one_service_model_until_close() -> None:
+    """Every region's client of a service uses the run's one parsed model (each
+    operation's shapes resolved once per run, not per region); a closed runner starts
+    again with a model of its own, so a long-lived process keeps none it stopped using."""
+    fake = FakeAWS()
+    with Runner(fake.session) as runner:
+        east = runner.client("ec2", "us-east-1")
+        west = runner.client("ec2", "eu-west-1")
+        assert west.meta.service_model is east.meta.service_model
+        runner.close()
+        again = runner.client("ec2", "us-east-1")
+        assert again.meta.service_model is not east.meta.service_model
+
+
 def test_every_request_sent_carries_the_dry_run_flag() -> None:
     """What reached the fake wire: every probe body has DryRun=true."""
     fake = FakeAWS()

@@ -28,10 +28,11 @@ __all__ = [
 
 #: Requests in flight at once per process when ``workers`` is not given. AWS limits
 #: each action's rate, not concurrency, and a sweep sends each action once per region.
-#: At 30 ms a round trip, 32 in flight keep one process's core busy; two processes x 32
-#: took 17 regions x 786 in 13-15 s on 2 cores, 2 x 16 took 19 s, 2 x 64 15 s (more
-#: threads cost CPU); one process at 64 peaked at 325 MB, at 32 at 150 MB (benchmarks).
-DEFAULT_WORKERS: Final = 32
+#: A probe costs ~0.75 ms of CPU (awsprobe.transport), so at 30 ms a round trip about
+#: 40 in flight keep one process's core busy. 17 regions x 786 on 2 cores at 30 ms:
+#: two processes x 32 took 8.5 s, x 48 7.0-7.3 s, x 64 6.4-7.1 s; one process at 32
+#: 14.9 s, at 64 10.9 s, peaking at ~150 MB either way (benchmarks, figure 4).
+DEFAULT_WORKERS: Final = 64
 #: More threads than this gain nothing (AWS throttles per action) and cost memory.
 MAX_WORKERS: Final = 256
 DEFAULT_MAX_ATTEMPTS: Final = 5

@@ -38,6 +38,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from awsprobe import transport
 from awsprobe._version import __version__
 from awsprobe.adapters import force_refresh
 from awsprobe.catalog import CatalogEntry
@@ -51,7 +52,7 @@ from awsprobe.classify import (
 )
 from awsprobe.decode import plain_reason
 from awsprobe.errors import CredentialsExpired, ProbeInterrupted, UnsafeRequestError, UsageError
-from awsprobe.guard import close_client, core_session, guarded_client
+from awsprobe.guard import ModelShare, close_client, core_session, guarded_client
 from awsprobe.matrix import Matrix
 from awsprobe.model import ErrorKind, Identity, Outcome, ProbeResult
 from awsprobe.probing.caller import caller_identity
@@ -93,6 +94,8 @@ class Runner:
         self._clock = clock
         self._identity = identity
         self._clients: dict[tuple[str, str], BaseClient] = {}
+        # one parsed model per service for all its regions' clients, dropped at close()
+        self._models: ModelShare = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._interrupt = threading.Event()
@@ -134,7 +137,9 @@ class Runner:
                     endpoint_url=self.options.endpoint_url,
                     config=self._config,
                     verify=self.options.verify,
+                    models=self._models,
                 )
+                transport.install(client)  # botocore's session stays behind it
                 self._clients[key] = client
             return client
 
@@ -142,6 +147,7 @@ class Runner:
         """Close every client's connection pool."""
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
+            self._models = {}
         for client in clients:
             close_client(client)
 
