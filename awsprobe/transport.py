@@ -31,13 +31,14 @@ It does only what the probes need, and hands everything else to botocore's own s
 
 It is installed on the runner's probe clients only (:func:`install`), through
 :mod:`awsprobe.adapters`; when botocore's session is not the one it knows, the client
-keeps it and nothing else changes.
+keeps it and nothing else changes. ``AWSPROBE_HTTP=botocore`` in the environment keeps
+botocore's session on every probe client (``light``, the default, installs this one;
+read once, into :class:`~awsprobe.probing.options.RunOptions`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import select
 import socket
 import ssl
@@ -134,10 +135,13 @@ class _Connection:
         if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
             return True
         try:
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN)
-            return bool(poller.poll(0))
-        except (OSError, ValueError):
+            if hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(self.sock, select.POLLIN)
+                return bool(poller.poll(0))
+            readable, _, _ = select.select([self.sock], [], [], 0)  # no poll() (Windows)
+            return bool(readable)
+        except Exception:  # whatever it is, this connection is not to be trusted
             return True
 
     def close(self) -> None:
@@ -221,11 +225,11 @@ class _Connection:
 
 
 def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
-    lines = head.split(b"\r\n")
+    lines = [line.rstrip(b"\r") for line in head.split(b"\n")]  # as http.client splits
     status_line = lines[0].decode("latin-1")
     version, _, rest = status_line.partition(" ")
     code, _, _ = rest.partition(" ")
-    if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit():
+    if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not "100" <= code <= "999":
         raise _Garbled(f"not an HTTP/1.x status line: {status_line[:40]!r}")
     headers: dict[str, str] = {}
     names: dict[str, str] = {}  # lower-case name -> the name as first seen
@@ -308,7 +312,10 @@ class LightSession:
         if not self._mine(request, parts):
             response: AWSResponse = self.inner.send(request)
             return response
-        payload = self._encode(request, parts)
+        try:
+            payload = self._encode(request, parts)
+        except UnicodeEncodeError as exc:  # as http.client refuses it, behind botocore
+            raise HTTPClientError(error=exc) from None
         port = parts.port or _DEFAULT_PORTS[parts.scheme]
         key = (parts.scheme, parts.hostname or "", port)
         connection = self._checkout(key, request.url)
@@ -371,12 +378,13 @@ class LightSession:
             ):
                 body = connection.chunked()
             elif "content-length" in lower:
-                try:
-                    length = int(lower["content-length"].split(",")[0].strip())
-                except ValueError:
-                    raise _Garbled("the Content-Length is not a number") from None
-                if length < 0:
-                    raise _Garbled("the Content-Length is negative")
+                values = {v.strip() for v in lower["content-length"].split(",")}
+                if len(values) != 1 or not next(iter(values)).isdigit():
+                    # RFC 9112 6.3: an invalid or conflicting length is unrecoverable
+                    raise HTTPClientError(
+                        error=ValueError(f"Content-Length {lower['content-length']!r}")
+                    )
+                length = int(values.pop())
                 body, complete = connection.exactly(length)
                 if not complete:  # an answer cut short is no answer (retried as a fault)
                     raise _Garbled(f"the answer ended after {len(body)} of {length} bytes")
@@ -423,6 +431,12 @@ class LightSession:
     def _connect(self, key: tuple[str, str, int], url: str) -> _Connection:
         scheme, host, port = key
         settings = self.settings
+        context = None
+        if scheme == "https":
+            try:  # before connecting: a CA bundle that cannot be read is no network fault
+                context = self._context()
+            except (ssl.SSLError, OSError) as exc:
+                raise SSLError(endpoint_url=url, error=exc) from None
         try:
             sock = socket.create_connection((host, port), timeout=settings.connect_timeout)
         except socket.gaierror as exc:
@@ -434,26 +448,36 @@ class LightSession:
         try:
             for level, option, value in settings.socket_options:
                 sock.setsockopt(level, option, value)
-            if scheme == "https":
-                sock = self._context().wrap_socket(sock, server_hostname=host)
-                if settings.verify is False:  # as urllib3 warns, behind botocore
-                    warnings.warn(
-                        f"Unverified HTTPS request is being made to host '{host}'. "
-                        "Adding certificate verification is strongly advised.",
-                        InsecureRequestWarning,
-                        stacklevel=2,
-                    )
+            if context is not None:
+                sock = self._handshake(context, sock, host, url)
+            sock.settimeout(settings.read_timeout)
+        except BaseException:
+            sock.close()
+            raise
+        return _Connection(sock)
+
+    def _handshake(
+        self, context: ssl.SSLContext, sock: socket.socket, host: str, url: str
+    ) -> socket.socket:
+        """TLS on ``sock`` (under the connect timeout), failing as botocore's session does:
+        a certificate or protocol failure is ``SSLError``, silence ``ReadTimeoutError``, a
+        reset ``ConnectionClosedError``."""
+        try:
+            wrapped = context.wrap_socket(sock, server_hostname=host)
         except TimeoutError as exc:
-            sock.close()
-            raise ConnectTimeoutError(endpoint_url=url, error=exc) from None
+            raise ReadTimeoutError(endpoint_url=url, error=exc) from None
         except ssl.SSLError as exc:  # certificate checks included
-            sock.close()
             raise SSLError(endpoint_url=url, error=exc) from None
         except OSError as exc:
-            sock.close()
-            raise EndpointConnectionError(endpoint_url=url, error=exc) from None
-        sock.settimeout(settings.read_timeout)
-        return _Connection(sock)
+            raise ConnectionClosedError(endpoint_url=url, error=exc) from None
+        if self.settings.verify is False:  # as urllib3 warns, behind botocore
+            warnings.warn(
+                f"Unverified HTTPS request is being made to host '{host}'. "
+                "Adding certificate verification is strongly advised.",
+                InsecureRequestWarning,
+                stacklevel=3,
+            )
+        return wrapped
 
     def close(self) -> None:
         """Close every idle connection (and those in flight as they come back), and
@@ -474,22 +498,25 @@ _TLS_CONTEXTS: dict[tuple[bool | str, str | None], ssl.SSLContext] = {}
 
 def _tls_context(verify: bool | str, ca_file: str | None) -> ssl.SSLContext:
     """One TLS context per verification setting, shared (loading a CA bundle costs
-    milliseconds, and a context is safe to share between threads)."""
+    milliseconds, and a context is safe to share between threads).
+
+    As botocore's: TLS 1.2 or newer; the one CA file botocore would load (a directory
+    fails, as it does there), hostname checking on; none of the stricter X.509 flags
+    newer Pythons add to ``ssl.create_default_context``, which botocore's context
+    does not have either.
+    """
     key = (verify, ca_file)
     with _TLS_LOCK:
         context = _TLS_CONTEXTS.get(key)
         if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname check, CERT_REQUIRED
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.options |= ssl.OP_NO_COMPRESSION
             if verify is False:
-                context = ssl.create_default_context()
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
             else:
-                path = verify if isinstance(verify, str) else ca_file
-                folder = bool(path) and os.path.isdir(path or "")
-                context = ssl.create_default_context(
-                    cafile=None if folder else path, capath=path if folder else None
-                )
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
+                context.load_verify_locations(cafile=verify if isinstance(verify, str) else ca_file)
             _TLS_CONTEXTS[key] = context
         return context
 
@@ -525,7 +552,8 @@ def install(client: Any) -> bool:
 
     False (the client keeps botocore's session) when botocore's session or its settings
     are not where :mod:`awsprobe.adapters` looks for them. The client's connect and read
-    timeouts and its pool size (``max_pool_connections``) apply.
+    timeouts and its pool size (``max_pool_connections``) apply. (Whether to install it
+    at all is :attr:`RunOptions.http <awsprobe.probing.options.RunOptions.http>`.)
     """
     inner = adapters.http_session_of(client)
     if inner is None or isinstance(inner, LightSession):

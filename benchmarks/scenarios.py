@@ -504,7 +504,8 @@ def measure_speed(bench: Bench) -> None:
             runs["one"].append(awsprobe_run(1))
     auto = min(runs["auto"], key=lambda r: r["wall"])
     one = min(runs["one"], key=lambda r: r["wall"])
-    sweep = {w: awsprobe_run("auto", w) for w in (32, 128)}  # the default: 32 a process
+    # around the default (DEFAULT_WORKERS a process, so 2 x that on 2 cores): half and double
+    sweep = {w: awsprobe_run("auto", w) for w in (DEFAULT_WORKERS, DEFAULT_WORKERS * 4)}
 
     bench.fake.configure()
     import boto3
@@ -789,7 +790,8 @@ def measure_scale(bench: Bench) -> None:
                 f"floor = (n x {wire * 1e6:.0f} us, a bare fresh client sharing the alias cache "
                 f"over HTTP at 0 ms, + the fake's CPU) / {cores} cores; the CPU floor of 4a "
                 f"({costs['cold'] * 1e6:.0f} us a call) answers from a canned before-send "
-                "handler, so it leaves out urllib3, http.client and the socket"
+                "handler, so it leaves out urllib3, http.client and the socket (awsprobe "
+                "sends through its own HTTP session, awsprobe.transport)"
             ),
         )
     )

@@ -178,14 +178,20 @@ def _server_tls() -> ssl.SSLContext:
     return context
 
 
-def _botocore(verify: bool | str = True, read_timeout: float = 2.0, **kw: Any) -> URLLib3Session:
-    return URLLib3Session(verify=verify, timeout=(2.0, read_timeout), socket_options=NODELAY, **kw)
+def _botocore(
+    verify: bool | str = True, read_timeout: float = 2.0, connect_timeout: float = 2.0, **kw: Any
+) -> URLLib3Session:
+    return URLLib3Session(
+        verify=verify, timeout=(connect_timeout, read_timeout), socket_options=NODELAY, **kw
+    )
 
 
-def _light(verify: bool | str = True, read_timeout: float = 2.0, **kw: Any) -> Any:
+def _light(
+    verify: bool | str = True, read_timeout: float = 2.0, connect_timeout: float = 2.0, **kw: Any
+) -> Any:
     light = transport.light_session(
-        _botocore(verify, read_timeout, **kw),
-        connect_timeout=2.0,
+        _botocore(verify, read_timeout, connect_timeout, **kw),
+        connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_idle=4,
     )
@@ -279,6 +285,11 @@ FAILURES = [
         id="chunk-cut-short",
     ),
     pytest.param(Reply(None, hang=3.0), id="no-answer-within-read-timeout"),
+    pytest.param(
+        Reply(b"HTTP/1.1 412 X\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello12"),
+        id="conflicting-content-lengths",
+    ),
+    pytest.param(Reply(b"HTTP/1.1 099 X\r\nContent-Length: 2\r\n\r\nok"), id="status-below-100"),
 ]
 
 
@@ -331,6 +342,8 @@ TLS_CASES = [
         marks=pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
     ),
     pytest.param(CA, "localhost", "raised", id="hostname-mismatch"),
+    pytest.param("/nonexistent/ca.pem", "127.0.0.1", "raised", id="missing-ca-bundle"),
+    pytest.param(str(TLS), "127.0.0.1", "raised", id="ca-directory-is-not-a-bundle"),
 ]
 
 
@@ -339,8 +352,9 @@ def test_tls_verification_is_botocores(
     serve: Any, verify: bool | str, host: str, kind: str
 ) -> None:
     """Over TLS the light session trusts exactly what botocore's would: the bundle it
-    resolved (a CA file; by default its own bundle, which does not hold the test CA),
-    hostname checking on, nothing checked with verify=False."""
+    resolved (a CA file; by default its own bundle, which does not hold the test CA;
+    a missing file or a directory is an SSLError, not a network fault), hostname
+    checking on, nothing checked with verify=False."""
     expected, got = _both(serve, Reply(DRY_RUN_412), tls=_server_tls(), verify=verify, host=host)
     assert expected[0] == kind
     assert got == expected
@@ -547,3 +561,137 @@ def test_install_puts_the_light_session_in_front_of_botocores() -> None:
     adapters.set_http_session(other, _AnotherSession())
     assert transport.install(other) is False
     client.close()
+
+
+def test_awsprobe_http_chooses_the_probe_clients_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default a runner's clients send through the light session; AWSPROBE_HTTP=botocore
+    keeps botocore's own; any other value is a one-line UsageError naming the choices,
+    raised by probe() before anything is sent."""
+    from awsprobe import probe
+    from awsprobe.errors import UsageError
+    from awsprobe.probing.options import RunOptions
+    from awsprobe.probing.runner import Runner
+
+    session = botocore.session.get_session()
+    session.set_credentials("AKIAFAKEFAKEFAKEFAKE", "fake-secret")
+    monkeypatch.delenv("AWSPROBE_HTTP", raising=False)
+    with Runner(session) as runner:
+        assert isinstance(
+            adapters.http_session_of(runner.client("ec2", "us-east-1")), transport.LightSession
+        )
+    monkeypatch.setenv("AWSPROBE_HTTP", "botocore")
+    assert RunOptions().http == "botocore"
+    with Runner(session) as runner:
+        assert isinstance(
+            adapters.http_session_of(runner.client("ec2", "us-east-1")), URLLib3Session
+        )
+    monkeypatch.setenv("AWSPROBE_HTTP", "urllib4")
+    with pytest.raises(UsageError, match="AWSPROBE_HTTP='urllib4' is not one of light, botocore"):
+        RunOptions()
+    with pytest.raises(UsageError, match="AWSPROBE_HTTP"):
+        probe(session=session, endpoint_url="http://127.0.0.1:9")  # refused before STS
+    with pytest.raises(UsageError, match="http must be one of"):
+        RunOptions(http="curl")
+
+
+def test_a_bad_awsprobe_http_is_one_line_and_exit_2_in_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI says what is wrong with AWSPROBE_HTTP and how to fix it, in one line."""
+    from awsprobe import cli
+
+    monkeypatch.setenv("AWSPROBE_HTTP", "fast")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKEFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
+    code = cli.main(["matrix", "--services", "ec2", "--endpoint-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "AWSPROBE_HTTP='fast'" in err[0]
+    assert "botocore" in err[0]
+
+
+def _tcp_server(action: Any) -> socket.socket:
+    """A bare TCP listener on 127.0.0.1 running ``action(connection)`` per connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=action, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=run, daemon=True).start()
+    return listener
+
+
+def _silent(conn: socket.socket) -> None:
+    time.sleep(2.0)
+    conn.close()
+
+
+def _reset_at_hello(conn: socket.socket) -> None:
+    conn.recv(65536)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("action", "raised"),
+    [(_silent, "ReadTimeoutError"), (_reset_at_hello, "ConnectionClosedError")],
+    ids=["silent-during-handshake", "reset-during-handshake"],
+)
+def test_a_failed_tls_handshake_raises_what_botocore_raises(action: Any, raised: str) -> None:
+    """A server that never answers the TLS hello (the handshake is bounded by the
+    connect timeout, and botocore calls that a read timeout), or resets it: the same
+    botocore exception as botocore's own session."""
+    listener = _tcp_server(action)
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/"
+    reference = _botocore(CA, read_timeout=5.0, connect_timeout=0.3)
+    light = _light(CA, read_timeout=5.0, connect_timeout=0.3)
+    try:
+        assert _outcome(light, url) == _outcome(reference, url) == ("raised", raised)
+    finally:
+        listener.close()
+        reference.close()
+        light.close()
+
+
+def test_the_tls_context_has_botocores_checks_and_no_stricter_ones() -> None:
+    """Hostname checking and CERT_REQUIRED, TLS 1.2 or newer, and none of the X.509
+    flags Python 3.13's create_default_context adds (VERIFY_X509_STRICT,
+    VERIFY_X509_PARTIAL_CHAIN): botocore's context has neither, and the strict one
+    refuses CA bundles botocore accepts (TLS-inspecting proxies' CAs)."""
+    context = transport._tls_context(CA, None)
+    assert context.check_hostname is True
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    strict = getattr(ssl, "VERIFY_X509_STRICT", 0) | getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
+    assert not context.verify_flags & strict
+
+
+def test_without_select_poll_idle_connections_are_still_checked(
+    serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where select.poll does not exist (Windows), select.select checks idle connections."""
+    import select
+
+    monkeypatch.delattr(select, "poll")
+    server = serve(Reply(DRY_RUN_412))
+    light = _light()
+    assert [light.send(_request(server.url())).status_code for _ in range(3)] == [412] * 3
+    light.close()
+    assert server.connections == 1
+
+
+def test_a_header_latin_1_cannot_carry_is_an_http_client_error(serve: Any) -> None:
+    """Text HTTP/1.1 cannot carry is refused as botocore's session refuses it, and nothing
+    is sent."""
+    server = serve(Reply(DRY_RUN_412))
+    request = _request(server.url())
+    request.headers["X-App"] = "\u2603"
+    with pytest.raises(HTTPClientError):
+        _light().send(request)
+    assert server.requests == []

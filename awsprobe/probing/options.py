@@ -8,7 +8,8 @@ plugin and :func:`~awsprobe.probing.orchestrate.probe` check ``workers`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Final
 
 from awsprobe.errors import UsageError
@@ -18,12 +19,15 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_WORKERS",
+    "HTTP_CHOICES",
+    "HTTP_SETTING",
     "MAX_PROCESSES",
     "MAX_WORKERS",
     "READ_TIMEOUT",
     "RunOptions",
     "check_concurrency",
     "check_max_attempts",
+    "chosen_http",
 ]
 
 #: Requests in flight at once per process when ``workers`` is not given. AWS limits
@@ -70,6 +74,24 @@ def check_concurrency(
         )
 
 
+#: The environment variable that chooses the probe clients' HTTP session, and its values:
+#: ``light`` (:mod:`awsprobe.transport`, the default) or ``botocore`` (its own session).
+HTTP_SETTING: Final = "AWSPROBE_HTTP"
+HTTP_CHOICES: Final = ("light", "botocore")
+
+
+def chosen_http() -> str:
+    """``AWSPROBE_HTTP`` (``light`` when unset); :class:`UsageError` for anything else."""
+    value = os.environ.get(HTTP_SETTING, "").strip().lower() or "light"
+    if value not in HTTP_CHOICES:
+        raise UsageError(
+            f"{HTTP_SETTING}={os.environ[HTTP_SETTING]!r} is not one of "
+            f"{', '.join(HTTP_CHOICES)}: unset it, or set it to botocore to send through "
+            "botocore's own HTTP session"
+        )
+    return value
+
+
 def check_max_attempts(max_attempts: int) -> None:
     """:class:`UsageError` unless at least one attempt is allowed."""
     if max_attempts < 1:
@@ -89,7 +111,12 @@ class RunOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = READ_TIMEOUT
+    #: The probe clients' HTTP session: ``light`` (:mod:`awsprobe.transport`) or
+    #: ``botocore`` (its own); by default ``AWSPROBE_HTTP``, else ``light``.
+    http: str = field(default_factory=chosen_http)
 
     def __post_init__(self) -> None:
         check_concurrency(self.workers)
         check_max_attempts(self.max_attempts)
+        if self.http not in HTTP_CHOICES:
+            raise UsageError(f"http must be one of {', '.join(HTTP_CHOICES)}, not {self.http!r}")

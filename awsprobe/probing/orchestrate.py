@@ -33,6 +33,7 @@ from awsprobe.probing.options import (
     RunOptions,
     check_concurrency,
     check_max_attempts,
+    chosen_http,
 )
 from awsprobe.probing.pacing import Pacer
 from awsprobe.probing.parallel import plan_processes, run_in_processes
@@ -110,6 +111,7 @@ def probe(
     """
     check_max_attempts(max_attempts)
     check_concurrency(workers, processes)
+    chosen_http()  # a bad AWSPROBE_HTTP is a one-line error before anything is sent
     if catalog is not None and selection is not None:
         raise UsageError("give catalog= or selection=, not both")
     if catalog is not None and simulate:

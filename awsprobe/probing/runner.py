@@ -139,7 +139,8 @@ class Runner:
                     verify=self.options.verify,
                     models=self._models,
                 )
-                transport.install(client)  # botocore's session stays behind it
+                if self.options.http == "light":
+                    transport.install(client)  # botocore's session stays behind it
                 self._clients[key] = client
             return client
 
