@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.fake_aws import DEFAULT_LATENCY
-from benchmarks.harness import CpuMeter, FakeEndpoint, Figure, machine
+from benchmarks.harness import CpuMeter, FakeEndpoint, Figure, machine, warm_memory
 
 __all__ = ["main"]
 
@@ -213,6 +213,7 @@ def _run(args: argparse.Namespace, keys: list[str]) -> int:
         for key in keys:
             what, measure = MEASUREMENTS[key]
             print(f"[{key}] {what}", flush=True)
+            warm_memory()  # not timed: see its docstring
             began = time.perf_counter()
             before = meter.snapshot()
             try:

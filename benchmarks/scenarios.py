@@ -56,6 +56,7 @@ from benchmarks.harness import (
     peak_rss_mb,
     rss_mb,
     timed,
+    warm_memory,
 )
 
 __all__ = ["DEFAULT_REGIONS", "Bench", "Options"]
@@ -719,6 +720,7 @@ def measure_scale(bench: Bench) -> None:
     runs: dict[str, dict[str, Any]] = {}
     for label, processes, repeats in (("auto", "auto", 0), ("one", 1, 4 if quick else 5)):
         bench.fake.configure()
+        warm_memory()  # each run starts alike on a VM that returns idle memory to its host
         run = run_in_child(
             bench, f"4-scale-{label}", scale_run, url, regions, step, processes, repeats, 48
         )
