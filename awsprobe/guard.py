@@ -215,10 +215,10 @@ def share_service_model(client: BaseClient, models: ModelShare) -> bool:
 
     botocore builds a new :class:`~botocore.model.ServiceModel` for every client, and
     resolves each operation's shapes again on a client's first call of it: in a sweep
-    of many regions that is most of the per-call cost left after the alias cache
-    (benchmarks, figure 4). A model holds no region, so the clients of one service share
-    one when they were built from the same loaded description (the loader's cached
-    JSON, compared by identity: a model from another data path is never shared).
+    of many regions, ~0.1 ms of a probe's ~0.7 ms (benchmarks, figure 4). A model holds
+    no region, so the clients of one service share one when they were built from the
+    same loaded description (the loader's cached JSON, compared by identity: a model
+    from another data path is never shared).
     ``models`` is the run's own, dropped with the run, so a long-lived process keeps no
     model it no longer uses.
     """

@@ -68,7 +68,7 @@ __all__ = ["LightSession", "PlainSettings", "install", "light_session"]
 MAX_HEAD: Final = 64 * 1024
 _RECV: Final = 65536
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-# what http.client refuses in a request target and in header values (request splitting)
+# what http.client refuses in a request target and method (request splitting)
 _BAD_TARGET: Final = frozenset(chr(c) for c in (*range(0x21), 0x7F))
 
 

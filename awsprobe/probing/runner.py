@@ -1,7 +1,9 @@
 """The per-identity runner: send each selected dry run, concurrently, within AWS's limits.
 
 * One guarded client per (service, region), created once and reused, its connection
-  pool sized to the worker count, closed when its last probe is in.
+  pool sized to the worker count, closed when its last probe is in. The clients of one
+  service share one parsed service model (:func:`~awsprobe.guard.share_service_model`)
+  and send through :mod:`awsprobe.transport` (``RunOptions.http``).
 * Retries: botocore's own are off (``total_max_attempts=1``, see
   :mod:`~awsprobe.probing.retry`); awsprobe retries throttling, server errors and
   transport faults itself with capped full-jitter backoff, and records the number of
