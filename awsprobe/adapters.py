@@ -101,10 +101,8 @@ def close_pools(client: Any) -> bool:
 
 def close_session_pools(http_session: Any) -> bool:
     """Close the urllib3 pools of botocore's HTTP session (see :func:`close_pools`);
-    False when they cannot be found (another implementation: its ``close()`` alone)."""
-    inner = getattr(http_session, "inner", None)  # awsprobe.transport's, around botocore's
-    if inner is not None:
-        return close_session_pools(inner)
+    False when they cannot be found (another implementation, awsprobe.transport's
+    included: its ``close()`` alone, which closes botocore's session behind it)."""
     try:
         pools = list(http_session._manager.pools._container.values())
     except AttributeError:

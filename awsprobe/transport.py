@@ -285,7 +285,6 @@ class LightSession:
         self._lock = threading.Lock()
         self._closed = False
         self._direct: dict[tuple[str, str], bool] = {}
-        self._tls: ssl.SSLContext | None = None
 
     # -- what it sends itself ------------------------------------------------
 
@@ -424,9 +423,7 @@ class LightSession:
                 idle.append(connection)
 
     def _context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = _tls_context(self.settings.verify, self.settings.ca_file)
-        return self._tls
+        return _tls_context(self.settings.verify, self.settings.ca_file)
 
     def _connect(self, key: tuple[str, str, int], url: str) -> _Connection:
         scheme, host, port = key

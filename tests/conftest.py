@@ -64,3 +64,28 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     catalog._service_entries.cache_clear()
     yield tmp_path
     catalog._service_entries.cache_clear()
+
+
+@pytest.fixture
+def model_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The services whose botocore model is read from now on, in order: both ways the
+    catalog reads one (its compressed bytes, botocore's loader) are watched."""
+    import botocore.loaders
+
+    from awsprobe import catalog as catalog_mod
+
+    read: list[str] = []
+    real_bytes = catalog_mod._model_bytes
+    real_load = botocore.loaders.Loader.load_service_model
+
+    def spy_bytes(loader: Any, service: str) -> bytes | None:
+        read.append(service)
+        return real_bytes(loader, service)
+
+    def spy_load(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        read.append(service)
+        return real_load(self, service, *args, **kwargs)
+
+    monkeypatch.setattr(catalog_mod, "_model_bytes", spy_bytes)
+    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", spy_load)
+    return read

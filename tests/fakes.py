@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
+import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ClientError
 
 STS_IDENTITY = (
     b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
@@ -144,4 +146,16 @@ def one_flag_model(protocol: str, member: str, ref: dict[str, str]) -> Any:
             },
         },
         "x",
+    )
+
+
+def client_error(call: Callable[..., Any], **params: Any) -> tuple[str, int, str]:
+    """Call and return (code, HTTP status, message) of the ClientError it must raise."""
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    response = caught.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"].get("Message", ""),
     )

@@ -97,26 +97,11 @@ def test_the_byte_filter_misses_no_dry_run_service() -> None:
 
 
 def test_naming_a_service_loads_no_other_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_reads: list[str]
 ) -> None:
     """A first run (empty cache) of load_catalog(services="kms") reads kms's model only."""
-    import botocore.loaders
-
-    read: list[str] = []
-    real_bytes = catalog_mod._model_bytes
-    real_load = botocore.loaders.Loader.load_service_model
-
-    def spy_bytes(loader: Any, service: str) -> bytes | None:
-        read.append(service)
-        return real_bytes(loader, service)
-
-    def spy_load(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
-        read.append(service)
-        return real_load(self, service, *args, **kwargs)
-
+    read = model_reads
     monkeypatch.setenv("AWSPROBE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(catalog_mod, "_model_bytes", spy_bytes)
-    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", spy_load)
     dry_run_index.cache_clear()
     catalog_mod._service_entries.cache_clear()
     try:

@@ -46,28 +46,12 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_a_first_run_naming_a_service_reads_its_model_once(
-    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+    empty_cache: Path, model_reads: list[str]
 ) -> None:
     """Indexing kms and building its entries share one read of kms's model (a cold run used
     to parse it twice: once to find its dry-run operations, once to build them)."""
-    import botocore.loaders
-
-    read: list[str] = []
-    real_bytes = catalog_mod._model_bytes
-    real_load = botocore.loaders.Loader.load_service_model
-
-    def spy_bytes(loader: Any, service: str) -> bytes | None:
-        read.append(service)
-        return real_bytes(loader, service)
-
-    def spy_load(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
-        read.append(service)
-        return real_load(self, service, *args, **kwargs)
-
-    monkeypatch.setattr(catalog_mod, "_model_bytes", spy_bytes)
-    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", spy_load)
     assert load_catalog(services="kms")
-    assert read == ["kms"]
+    assert model_reads == ["kms"]
 
 
 @pytest.mark.parametrize("service", ["ec2", "kms"])

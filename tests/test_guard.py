@@ -139,17 +139,23 @@ def test_random_entries_with_random_extras_never_send_without_the_flag(
         assert wire.sent == []
 
 
-def test_an_operation_without_a_dry_run_member_is_refused() -> None:
-    """ModifyVpcAttribute has no DryRun: even a hand-built request is refused."""
+def _wired(service: str) -> tuple[BaseClient, Wire]:
+    """A guarded client of ``service`` whose requests end on a recording stub, unsent."""
     client = guarded_client(
         botocore.session.get_session(),
-        "ec2",
+        service,
         region="us-east-1",
         endpoint_url="http://127.0.0.1:9",
         config=NO_RETRIES,
     )
     wire = Wire()
     client.meta.events.register("before-send", wire)
+    return client, wire
+
+
+def test_an_operation_without_a_dry_run_member_is_refused() -> None:
+    """ModifyVpcAttribute has no DryRun: even a hand-built request is refused."""
+    client, wire = _wired("ec2")
     with pytest.raises(UnsafeRequestError, match="no dry-run member"):
         client.modify_vpc_attribute(VpcId="vpc-00000000000000000", EnableDnsSupport={"Value": True})
     assert wire.sent == []
@@ -166,15 +172,7 @@ def test_only_the_listed_identity_calls_are_exempt() -> None:
         ("iam", "SimulatePrincipalPolicy"),  # only on --simulate (issue 18)
         ("iam", "GetContextKeysForPrincipalPolicy"),
     }
-    client = guarded_client(
-        botocore.session.get_session(),
-        "sts",
-        region="us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        config=NO_RETRIES,
-    )
-    wire = Wire()
-    client.meta.events.register("before-send", wire)
+    client, wire = _wired("sts")
     # sent: the stub's canned 412 DryRunOperation comes back as a ClientError
     with pytest.raises(ClientError, match="DryRunOperation"):
         client.get_caller_identity()
@@ -205,22 +203,9 @@ def test_every_exempt_call_lists_its_parameters_and_none_mutates() -> None:
             assert not [m for m in allowed if m.startswith(_MUTATING_WORDS)]
 
 
-def _iam_client() -> tuple[BaseClient, Wire]:
-    client = guarded_client(
-        botocore.session.get_session(),
-        "iam",
-        region="us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        config=NO_RETRIES,
-    )
-    wire = Wire()
-    client.meta.events.register("before-send", wire)
-    return client, wire
-
-
 def test_the_simulator_is_sent_without_a_flag_with_its_documented_parameters() -> None:
     """iam:SimulatePrincipalPolicy (every parameter awsprobe uses) passes the guard unflagged."""
-    client, wire = _iam_client()
+    client, wire = _wired("iam")
     with pytest.raises(ClientError):
         client.simulate_principal_policy(
             PolicySourceArn="arn:aws:iam::123456789012:user/ci",
@@ -249,7 +234,7 @@ def test_the_simulator_is_sent_without_a_flag_with_its_documented_parameters() -
 )
 def test_an_exempt_call_carrying_another_parameter_is_refused(extra: dict[str, str]) -> None:
     """A simulator request tampered with to carry a parameter it does not have is not sent."""
-    client, wire = _iam_client()
+    client, wire = _wired("iam")
     _tamper(client, lambda request: request.data.update(extra))
     with pytest.raises(UnsafeRequestError, match="exempt call may carry"):
         client.simulate_principal_policy(
@@ -260,15 +245,7 @@ def test_an_exempt_call_carrying_another_parameter_is_refused(extra: dict[str, s
 
 def test_an_exempt_sts_call_carrying_a_foreign_parameter_is_refused() -> None:
     """The same rule holds for the identity calls: GetCallerIdentity carries nothing."""
-    client = guarded_client(
-        botocore.session.get_session(),
-        "sts",
-        region="us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        config=NO_RETRIES,
-    )
-    wire = Wire()
-    client.meta.events.register("before-send", wire)
+    client, wire = _wired("sts")
 
     _tamper(client, lambda request: request.data.update({"RoleArn": "x"}))
     with pytest.raises(UnsafeRequestError, match="'RoleArn'"):
@@ -318,15 +295,7 @@ def test_guard_reads_the_serialized_request_not_the_parameters(
     service: str, method: str, params: dict[str, Any], mutate: Callable[[Any], None]
 ) -> None:
     """A flag removed, falsified or duplicated after serialization is still caught."""
-    client = guarded_client(
-        botocore.session.get_session(),
-        service,
-        region="us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        config=NO_RETRIES,
-    )
-    wire = Wire()
-    client.meta.events.register("before-send", wire)
+    client, wire = _wired(service)
     _tamper(client, mutate)
     with pytest.raises(UnsafeRequestError):
         getattr(client, method)(**params)

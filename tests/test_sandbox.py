@@ -57,6 +57,7 @@ from awsprobe.sandbox import (
     validate_policy,
 )
 from awsprobe.sandbox.conditions import _arn_resource
+from tests.fakes import client_error
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 PROBED = list(load_catalog())
@@ -79,16 +80,7 @@ def _client(
     )
 
 
-def _error(call: Any, **params: Any) -> tuple[str, int, str]:
-    """Call and return (code, HTTP status, message) of the ClientError it must raise."""
-    with pytest.raises(ClientError) as caught:
-        call(**params)
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"].get("Message", ""),
-    )
+_error = client_error  # (code, HTTP status, message) of the ClientError it must raise
 
 
 def _blob(message: str) -> str:

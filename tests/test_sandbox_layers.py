@@ -53,6 +53,7 @@ from awsprobe.sandbox import (
 from awsprobe.sandbox.identities import _Principal
 from awsprobe.sandbox.layers import scp_levels
 from awsprobe.sandbox.sessions import _SessionKeys
+from tests.fakes import client_error
 
 pytest_plugins = ["pytester"]
 
@@ -111,15 +112,7 @@ def _terminate(sandbox: Sandbox, session: Any = None) -> tuple[str, str]:
     return _verdict(_ec2(sandbox, session).terminate_instances, InstanceIds=[INSTANCE])
 
 
-def _failure(call: Callable[..., Any], **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**params)
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"].get("Message", ""),
-    )
+_failure = client_error  # (code, HTTP status, message) of the ClientError it must raise
 
 
 def _session(credentials: dict[str, Any]) -> boto3.Session:

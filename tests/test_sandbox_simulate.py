@@ -27,7 +27,6 @@ import botocore.session
 import pytest
 from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from botocore.model import ServiceModel
 from botocore.serialize import create_serializer
 
@@ -38,6 +37,7 @@ from awsprobe.probing.orchestrate import probe
 from awsprobe.sandbox import FULL_AWS_ACCESS, SANDBOX_ACCOUNT, Sandbox
 from awsprobe.sandbox.context import Call, Invalid, request_contexts
 from awsprobe.sandbox.identities import _Principal
+from tests.fakes import client_error
 
 V = "2012-10-17"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
@@ -100,15 +100,7 @@ def _decisions(answer: dict[str, Any]) -> dict[str, str]:
     return {r["EvalActionName"]: r["EvalDecision"] for r in answer["EvaluationResults"]}
 
 
-def _failure(call: Any, **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**params)
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"].get("Message", ""),
-    )
+_failure = client_error  # (code, HTTP status, message) of the ClientError it must raise
 
 
 # -- the proof: the simulator and the dry runs agree over the whole EC2 catalog ---------------
